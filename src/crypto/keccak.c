@@ -1,0 +1,119 @@
+/* sealroom crypto: Keccak-256 as used by Ethereum (the original Keccak
+ * submission's padding 0x01 ... 0x80, not FIPS 202's 0x06), written here
+ * because Debian 12's OpenSSL 3.0 has no KECCAK-256.
+ *
+ * Keccak-f[1600] on 25 64-bit lanes A[x + 5y]; rate 136 bytes (17 lanes),
+ * capacity 512 bits, 24 rounds of theta, rho, pi, chi, iota. Bytes are
+ * absorbed little-endian into the lanes. */
+#include "sealroom/crypto.h"
+#include "sealroom/secmem.h"
+
+#include <string.h>
+
+#define KECCAK_RATE 136
+#define KECCAK_ROUNDS 24
+
+/* iota round constants (from the LFSR of the Keccak reference). */
+static const uint64_t round_const[KECCAK_ROUNDS] = {
+    0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
+    0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
+    0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
+    0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
+    0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
+    0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
+};
+
+/* rho rotation offset of lane x + 5y. */
+static const unsigned rho_offset[25] = {
+    0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14,
+};
+
+/* pi: lane x + 5y moves to y + 5*((2x + 3y) mod 5). */
+static const unsigned pi_dest[25] = {
+    0, 10, 20, 5, 15, 16, 1, 11, 21, 6, 7, 17, 2, 12, 22, 23, 8, 18, 3, 13, 14, 24, 9, 19, 4,
+};
+
+static inline uint64_t rotl64(uint64_t v, unsigned r)
+{
+    return r == 0 ? v : (v << r) | (v >> (64 - r));
+}
+
+static void keccak_f1600(uint64_t a[25])
+{
+    uint64_t b[25], c[5], d[5];
+    for (int round = 0; round < KECCAK_ROUNDS; round++) {
+        /* theta */
+        for (int x = 0; x < 5; x++)
+            c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
+        for (int x = 0; x < 5; x++)
+            d[x] = c[(x + 4) % 5] ^ rotl64(c[(x + 1) % 5], 1);
+        for (int i = 0; i < 25; i++)
+            a[i] ^= d[i % 5];
+        /* rho and pi */
+        for (int i = 0; i < 25; i++)
+            b[pi_dest[i]] = rotl64(a[i], rho_offset[i]);
+        /* chi */
+        for (int y = 0; y < 25; y += 5) {
+            for (int x = 0; x < 5; x++)
+                a[y + x] = b[y + x] ^ (~b[y + (x + 1) % 5] & b[y + (x + 2) % 5]);
+        }
+        /* iota */
+        a[0] ^= round_const[round];
+    }
+}
+
+void sr_keccak256_init(sr_keccak_ctx *c)
+{
+    memset(c->state, 0, sizeof c->state);
+    c->pos = 0;
+}
+
+static inline void absorb_byte(sr_keccak_ctx *c, size_t at, uint8_t v)
+{
+    c->state[at / 8] ^= (uint64_t)v << (8 * (at % 8));
+}
+
+void sr_keccak256_update(sr_keccak_ctx *c, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    /* finish a partial block byte by byte */
+    while (n > 0 && c->pos != 0) {
+        absorb_byte(c, c->pos, *p++);
+        n--;
+        if (++c->pos == KECCAK_RATE) {
+            keccak_f1600(c->state);
+            c->pos = 0;
+        }
+    }
+    /* whole blocks, lane by lane */
+    while (n >= KECCAK_RATE) {
+        for (int i = 0; i < KECCAK_RATE / 8; i++)
+            c->state[i] ^= sr_load_le64(p + 8 * i);
+        keccak_f1600(c->state);
+        p += KECCAK_RATE;
+        n -= KECCAK_RATE;
+    }
+    /* the tail (pos is 0 here if any bytes remain) */
+    while (n > 0) {
+        absorb_byte(c, c->pos++, *p++);
+        n--;
+    }
+}
+
+void sr_keccak256_final(sr_keccak_ctx *c, uint8_t out[SR_KECCAK256_LEN])
+{
+    absorb_byte(c, c->pos, 0x01);
+    absorb_byte(c, KECCAK_RATE - 1, 0x80);
+    keccak_f1600(c->state);
+    for (int i = 0; i < SR_KECCAK256_LEN / 8; i++)
+        sr_store_le64(out + 8 * i, c->state[i]);
+    sr_memzero(c, sizeof *c);
+}
+
+void sr_keccak256(const void *data, size_t n, uint8_t out[SR_KECCAK256_LEN])
+{
+    sr_keccak_ctx c;
+    sr_keccak256_init(&c);
+    sr_keccak256_update(&c, data, n);
+    sr_keccak256_final(&c, out);
+}
