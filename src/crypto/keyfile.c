@@ -41,6 +41,7 @@ static int hexval(char c)
 
 int sr_keyfile_read(const char *path, uint8_t sk[SR_SECP_SECKEY_LEN], int allow_loose_mode, sr_error *err)
 {
+    sr_memzero(sk, SR_SECP_SECKEY_LEN); /* on any failure the output is all zero */
     if (path == NULL)
         return sr_error_set(err, SR_EINVAL, "key file: no path");
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
