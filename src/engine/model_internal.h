@@ -1,0 +1,36 @@
+/* Internal helpers shared by src/engine/model_*.c (not a public API). */
+#ifndef SR_MODEL_INTERNAL_H
+#define SR_MODEL_INTERNAL_H
+
+#include <stddef.h>
+
+#include "sealroom/models.h"
+
+/* Per-block callback of a data pass: folds block b into the worker's
+ * accumulator acc. */
+typedef int (*sr_model_block_fn)(void *acc, const sr_model_block *b, sr_error *err);
+
+/* One pass over all blocks with `threads` workers. Worker t handles the
+ * blocks t, t+threads, t+2*threads, ... in order (deterministic for a
+ * given thread count) into accs[t]; the caller merges accs afterwards in
+ * worker order. Returns the first failing status. */
+int sr_model_pass(const sr_model_data *data, unsigned threads, void *const *accs,
+                  sr_model_block_fn fn, sr_error *err);
+
+/* Number of workers to use: opts value (0 = 2), capped by
+ * SR_MODEL_MAX_THREADS and by the number of blocks (at least 1). */
+unsigned sr_model_threads(unsigned requested, size_t nblocks);
+
+/* Column means and population standard deviations of the p features
+ * (pairwise-merged Welford). n receives the row count. */
+int sr_model_feature_stats(const sr_model_data *data, unsigned threads, double *mean, double *sd,
+                           uint64_t *n, sr_error *err);
+
+/* Solves A x = b for a symmetric positive definite k x k matrix A
+ * (row-major, full storage; only read), by symmetric equilibration and a
+ * Cholesky factorisation in long double. inv (may be NULL) receives A^-1.
+ * Returns SR_ESTATE when A is not numerically positive definite. */
+int sr_model_spd_solve(size_t k, const double *A, const double *b, double *x, double *inv,
+                       sr_error *err);
+
+#endif

@@ -1,0 +1,309 @@
+/* L2-regularised logistic regression by Newton's method over streamed
+ * blocks: each pass accumulates the loss, gradient and Hessian at the
+ * current coefficients on every worker thread, the partial sums are merged
+ * in worker order, and the small k x k Newton system is solved on the
+ * calling thread. See docs/MODELS.md. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_internal.h"
+
+#define LR_TILE 256
+
+/* Parameter layout: beta[0..p-1] feature coefficients, beta[p] intercept
+ * (when fitted); k = p + intercept. */
+struct lr_acc {
+    size_t p, k;
+    int intercept;
+    const double *beta;
+    double n;
+    double loss;
+    double *g;  /* k */
+    double *H;  /* k*k, upper triangle accumulated */
+    double *u;  /* p * LR_TILE scratch: weight * x */
+};
+
+static double dot4(const double *a, const double *b, size_t n)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++)
+        s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+static double sum4(const double *a, size_t n)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i];
+        s1 += a[i + 1];
+        s2 += a[i + 2];
+        s3 += a[i + 3];
+    }
+    for (; i < n; i++)
+        s0 += a[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+static int lr_block(void *accp, const sr_model_block *b, sr_error *err)
+{
+    struct lr_acc *a = accp;
+    const size_t p = a->p, k = a->k;
+    double eta[LR_TILE], r[LR_TILE], wt[LR_TILE];
+    if (b->y == NULL)
+        return sr_error_set(err, SR_EINVAL, "logistic regression: block without labels");
+    for (size_t start = 0; start < b->n; start += LR_TILE) {
+        size_t m = b->n - start < LR_TILE ? b->n - start : LR_TILE;
+        const double *y = b->y + start;
+        double b0 = a->intercept ? a->beta[p] : 0.0;
+        for (size_t i = 0; i < m; i++)
+            eta[i] = b0;
+        for (size_t j = 0; j < p; j++) {
+            const double *xj = b->x[j] + start;
+            double wj = a->beta[j];
+            for (size_t i = 0; i < m; i++)
+                eta[i] += wj * xj[i];
+        }
+        double loss = 0;
+        for (size_t i = 0; i < m; i++) {
+            double e = eta[i];
+            if (!isfinite(e))
+                return sr_error_set(err, SR_EINVAL,
+                                    "logistic regression: non-finite feature value or overflow");
+            if (y[i] != 0.0 && y[i] != 1.0)
+                return sr_error_set(err, SR_EINVAL,
+                                    "logistic regression: label %g is not 0 or 1", y[i]);
+            double ex = exp(-fabs(e));
+            double mu = e >= 0 ? 1.0 / (1.0 + ex) : ex / (1.0 + ex);
+            loss += (e > 0 ? e : 0.0) + log1p(ex) - y[i] * e;
+            r[i] = mu - y[i];
+            wt[i] = mu * (1.0 - mu);
+        }
+        a->loss += loss;
+        for (size_t j = 0; j < p; j++) {
+            const double *xj = b->x[j] + start;
+            double *uj = a->u + j * LR_TILE;
+            for (size_t i = 0; i < m; i++)
+                uj[i] = wt[i] * xj[i];
+            a->g[j] += dot4(r, xj, m);
+        }
+        for (size_t j = 0; j < p; j++) {
+            const double *uj = a->u + j * LR_TILE;
+            double *Hj = a->H + j * k;
+            for (size_t c = j; c < p; c++)
+                Hj[c] += dot4(uj, b->x[c] + start, m);
+            if (a->intercept)
+                Hj[p] += sum4(uj, m);
+        }
+        if (a->intercept) {
+            a->g[p] += sum4(r, m);
+            a->H[p * k + p] += sum4(wt, m);
+        }
+    }
+    a->n += (double)b->n;
+    return SR_OK;
+}
+
+struct lr_state {
+    const sr_model_data *data;
+    unsigned threads;
+    size_t p, k;
+    int intercept;
+    const double *pen; /* p penalty weights l2 * s_j^2 */
+    struct lr_acc acc[SR_MODEL_MAX_THREADS];
+    double *mem;
+};
+
+/* Evaluates f, g, H (penalty included) at beta. */
+static int lr_eval(struct lr_state *s, const double *beta, double *f, double *g, double *H,
+                   double *n, sr_error *err)
+{
+    void *ptrs[SR_MODEL_MAX_THREADS] = {0};
+    size_t k = s->k;
+    for (unsigned t = 0; t < s->threads; t++) {
+        struct lr_acc *a = &s->acc[t];
+        a->beta = beta;
+        a->n = 0;
+        a->loss = 0;
+        memset(a->g, 0, k * sizeof(double));
+        memset(a->H, 0, k * k * sizeof(double));
+        ptrs[t] = a;
+    }
+    int rc = sr_model_pass(s->data, s->threads, ptrs, lr_block, err);
+    if (rc != SR_OK)
+        return rc;
+    double loss = 0, rows = 0;
+    memset(g, 0, k * sizeof(double));
+    memset(H, 0, k * k * sizeof(double));
+    for (unsigned t = 0; t < s->threads; t++) {
+        const struct lr_acc *a = &s->acc[t];
+        loss += a->loss;
+        rows += a->n;
+        for (size_t i = 0; i < k; i++)
+            g[i] += a->g[i];
+        for (size_t i = 0; i < k * k; i++)
+            H[i] += a->H[i];
+    }
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < i; j++)
+            H[i * k + j] = H[j * k + i];
+    for (size_t j = 0; j < s->p; j++) {
+        loss += 0.5 * s->pen[j] * beta[j] * beta[j];
+        g[j] += s->pen[j] * beta[j];
+        H[j * k + j] += s->pen[j];
+    }
+    *f = loss;
+    *n = rows;
+    return SR_OK;
+}
+
+int sr_logreg_fit(const sr_model_data *data, const sr_logreg_opts *opts, sr_model_fit *out,
+                  sr_error *err)
+{
+    if (data == NULL || opts == NULL || out == NULL || data->block == NULL)
+        return sr_error_set(err, SR_EINVAL, "logistic regression: NULL argument");
+    const size_t p = data->p;
+    if (p > SR_MODEL_MAX_FEATURES)
+        return sr_error_set(err, SR_ELIMIT, "logistic regression: %zu features exceed the limit %d",
+                            p, SR_MODEL_MAX_FEATURES);
+    if (!(opts->l2 >= 0) || !isfinite(opts->l2))
+        return sr_error_set(err, SR_EINVAL, "logistic regression: l2 must be a finite number >= 0");
+    if (p == 0 && !opts->intercept)
+        return sr_error_set(err, SR_EINVAL, "logistic regression: no features and no intercept");
+    const int max_iter = opts->max_iter > 0 ? opts->max_iter : 100;
+    const double tol = opts->tol > 0 ? opts->tol : 1e-10;
+
+    struct lr_state s;
+    memset(&s, 0, sizeof(s));
+    s.data = data;
+    s.threads = sr_model_threads(opts->threads, data->nblocks);
+    s.p = p;
+    s.intercept = opts->intercept ? 1 : 0;
+    s.k = p + (size_t)s.intercept;
+    const size_t k = s.k;
+
+    memset(out, 0, sizeof(*out));
+    out->p = p;
+    double mean[SR_MODEL_MAX_FEATURES], pen[SR_MODEL_MAX_FEATURES];
+    for (size_t j = 0; j < p; j++)
+        out->scale[j] = 1.0;
+    int rc;
+    if (opts->standardize && p > 0) {
+        uint64_t n0;
+        rc = sr_model_feature_stats(data, s.threads, mean, out->scale, &n0, err);
+        if (rc != SR_OK)
+            return sr_error_prefix(err, "logistic regression");
+        for (size_t j = 0; j < p; j++)
+            if (!(out->scale[j] > 0))
+                return sr_error_set(err, SR_EINVAL,
+                                    "logistic regression: feature %zu is constant, cannot "
+                                    "standardize", j);
+    }
+    for (size_t j = 0; j < p; j++)
+        pen[j] = opts->l2 * out->scale[j] * out->scale[j];
+    s.pen = pen;
+
+    /* per-thread g, H, u; then beta, step, trial, g, H (current and trial) */
+    size_t per = k + k * k + p * LR_TILE;
+    size_t total = per * s.threads + 4 * k + 2 * (k + k * k) + 1;
+    s.mem = calloc(total, sizeof(double));
+    if (s.mem == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    double *q = s.mem;
+    for (unsigned t = 0; t < s.threads; t++) {
+        s.acc[t].p = p;
+        s.acc[t].k = k;
+        s.acc[t].intercept = s.intercept;
+        s.acc[t].g = q;
+        q += k;
+        s.acc[t].H = q;
+        q += k * k;
+        s.acc[t].u = q;
+        q += p * LR_TILE;
+    }
+    double *beta = q; q += k;
+    double *step = q; q += k;
+    double *trial = q; q += k;
+    double *g = q; q += k;
+    double *H = q; q += k * k;
+    double *g2 = q; q += k;
+    double *H2 = q; q += k * k;
+
+    double f, f2, n;
+    rc = lr_eval(&s, beta, &f, g, H, &n, err);
+    if (rc != SR_OK)
+        goto fail;
+    if (n == 0) {
+        rc = sr_error_set(err, SR_EINVAL, "logistic regression: no rows");
+        goto fail;
+    }
+    int it, converged = 0;
+    for (it = 1; it <= max_iter && !converged; it++) {
+        rc = sr_model_spd_solve(k, H, g, step, NULL, err);
+        if (rc != SR_OK) {
+            sr_error_prefix(err, "logistic regression (iteration %d)", it);
+            goto fail;
+        }
+        double gd = 0;
+        for (size_t i = 0; i < k; i++)
+            gd += g[i] * step[i];
+        double t = 1.0;
+        for (;;) {
+            double rel = 0;
+            for (size_t i = 0; i < k; i++) {
+                trial[i] = beta[i] - t * step[i];
+                double r = fabs(t * step[i]) / (1.0 + fabs(beta[i]));
+                if (r > rel)
+                    rel = r;
+            }
+            rc = lr_eval(&s, trial, &f2, g2, H2, &n, err);
+            if (rc != SR_OK)
+                goto fail;
+            if (rel < tol) {
+                converged = 1;
+                break;
+            }
+            if (isfinite(f2) && f2 <= f - 1e-4 * t * gd)
+                break;
+            t *= 0.5;
+            if (t < 1e-12) {
+                rc = sr_error_set(err, SR_ESTATE,
+                                  "logistic regression: line search failed at iteration %d", it);
+                goto fail;
+            }
+        }
+        memcpy(beta, trial, k * sizeof(double));
+        memcpy(g, g2, k * sizeof(double));
+        memcpy(H, H2, k * k * sizeof(double));
+        f = f2;
+    }
+    if (!converged) {
+        rc = sr_error_set(err, SR_ESTATE,
+                          "logistic regression: no convergence in %d Newton iterations (separable "
+                          "data? use l2 > 0)", max_iter);
+        goto fail;
+    }
+    for (size_t j = 0; j < p; j++)
+        out->coef[j] = beta[j];
+    out->intercept = s.intercept ? beta[p] : 0.0;
+    out->iterations = it - 1;
+    out->objective = f;
+    out->n = (uint64_t)n;
+    for (size_t j = 0; j < p; j++)
+        out->se[j] = NAN;
+    out->se_intercept = NAN;
+    free(s.mem);
+    return SR_OK;
+fail:
+    free(s.mem);
+    return rc;
+}
