@@ -363,7 +363,7 @@ static int encode_seq(const sr_abi_type *t, const json_t *a, size_t n, sr_buf *o
         } else {
             rc = encode_value(it, v, out, err);
         }
-        if (rc) sr_error_prefix(err, "item %zu: ", i);
+        if (rc) sr_error_prefix(err, "item %zu", i);
     }
     if (!rc && tail.len) rc = sr_buf_append(out, tail.data, tail.len, err);
     sr_buf_free(&tail);
@@ -493,7 +493,7 @@ static int decode_seq(dctx *c, const sr_abi_type *t, size_t n, const uint8_t *p,
             rc = decode_value(c, it, p + hp, plen - hp, &v);
         }
         if (rc) {
-            sr_error_prefix(c->err, "item %zu: ", i);
+            sr_error_prefix(c->err, "item %zu", i);
             break;
         }
         if (json_array_append_new(arr, v)) { rc = sr_error_set(c->err, SR_ENOMEM, "out of memory"); break; }
