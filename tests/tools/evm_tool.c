@@ -1,0 +1,195 @@
+/* sr_evm_tool: driver for the EVM interop tests (tests/interop/gate/test_evm*).
+ *   abi-encode TYPES JSON        -> hex of the ABI encoding (TYPES a tuple "(..)")
+ *   abi-decode TYPES HEX         -> JSON of the decoded values
+ *   selector SIGNATURE           -> 4-byte selector hex
+ *   tx-sign SKHEX JSON           -> "RAWHEX HASHHEX"; JSON has chainId, nonce,
+ *                                   maxPriorityFeePerGas, maxFeePerGas, gasLimit,
+ *                                   to (or null), value (hex), data (hex)
+ *   rpc URL METHOD PARAMSJSON    -> result JSON
+ *   transact URL SKHEX TO|- DATAHEX -> "TXHASH BLOCK GASUSED [CONTRACT]"
+ *   call URL TO SIGNATURE ARGSJSON RETTYPES [BLOCK] -> decoded JSON */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sealroom/buf.h"
+#include "sealroom/crypto.h"
+#include "sealroom/evm.h"
+
+static int fail(const sr_error *e) {
+    fprintf(stderr, "sr_evm_tool: %s: %s\n", sr_code_name(e->code), e->msg);
+    return 1;
+}
+
+static void print_hex(const uint8_t *d, size_t n) {
+    char *s = malloc(2 * n + 1);
+    sr_hex_encode(d, n, s);
+    printf("0x%s", s);
+    free(s);
+}
+
+static json_t *parse_arg(const char *s) {
+    json_error_t je;
+    json_t *v = json_loads(s, JSON_DECODE_ANY, &je);
+    if (!v) fprintf(stderr, "sr_evm_tool: bad JSON argument: %s\n", je.text);
+    return v;
+}
+
+static int hex_arg(const char *s, sr_buf *out, sr_error *err) {
+    size_t n = strlen(s), got = 0;
+    int rc = sr_buf_reserve(out, n / 2 + 1, err);
+    if (rc) return rc;
+    rc = sr_hex_decode(s, out->data, n / 2 + 1, &got, err);
+    out->len = got;
+    return rc;
+}
+
+static uint64_t u64_field(json_t *o, const char *k) {
+    json_t *v = json_object_get(o, k);
+    if (json_is_integer(v)) return (uint64_t)json_integer_value(v);
+    if (json_is_string(v)) return strtoull(json_string_value(v), NULL, 0);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    sr_error err;
+    sr_error_clear(&err);
+    if (argc < 2) {
+        fprintf(stderr, "usage: sr_evm_tool abi-encode|abi-decode|selector|tx-sign|rpc|transact|call ...\n");
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "abi-encode") && argc == 4) {
+        json_t *v = parse_arg(argv[3]);
+        if (!v) return 2;
+        sr_buf b = {0};
+        int rc = sr_abi_encode_params(argv[2], v, &b, &err);
+        json_decref(v);
+        if (rc) return fail(&err);
+        print_hex(b.data, b.len);
+        printf("\n");
+        sr_buf_free(&b);
+        return 0;
+    }
+    if (!strcmp(cmd, "abi-decode") && argc == 4) {
+        sr_buf b = {0};
+        json_t *out = NULL;
+        if (hex_arg(argv[3], &b, &err) || sr_abi_decode_params(argv[2], b.data, b.len, &out, &err)) {
+            sr_buf_free(&b);
+            return fail(&err);
+        }
+        char *s = json_dumps(out, JSON_COMPACT);
+        printf("%s\n", s);
+        free(s);
+        json_decref(out);
+        sr_buf_free(&b);
+        return 0;
+    }
+    if (!strcmp(cmd, "selector") && argc == 3) {
+        uint8_t sel[4];
+        sr_abi_selector(argv[2], sel);
+        print_hex(sel, 4);
+        printf("\n");
+        return 0;
+    }
+    if (!strcmp(cmd, "tx-sign") && argc == 4) {
+        uint8_t sk[32];
+        json_t *o = parse_arg(argv[3]);
+        if (!o) return 2;
+        sr_eth_tx tx;
+        memset(&tx, 0, sizeof tx);
+        tx.chain_id = u64_field(o, "chainId");
+        tx.nonce = u64_field(o, "nonce");
+        tx.max_priority_fee = u64_field(o, "maxPriorityFeePerGas");
+        tx.max_fee = u64_field(o, "maxFeePerGas");
+        tx.gas_limit = u64_field(o, "gasLimit");
+        json_t *to = json_object_get(o, "to");
+        sr_buf data = {0}, val = {0}, raw = {0};
+        uint8_t h[32];
+        int rc = sr_hex_decode_exact(argv[2], sk, 32, &err);
+        if (!rc && json_is_string(to)) {
+            tx.has_to = 1;
+            rc = sr_hex_decode_exact(json_string_value(to), tx.to, 20, &err);
+        }
+        if (!rc) rc = hex_arg(json_string_value(json_object_get(o, "value")), &val, &err);
+        if (!rc && val.len > 32) rc = sr_error_set(&err, SR_EINVAL, "value too long");
+        if (!rc) memcpy(tx.value + 32 - val.len, val.data, val.len);
+        if (!rc) rc = hex_arg(json_string_value(json_object_get(o, "data")), &data, &err);
+        tx.data = data.data;
+        tx.data_len = data.len;
+        if (!rc) rc = sr_eth_tx_sign(&tx, sk, &raw, h, &err);
+        json_decref(o);
+        if (rc) return fail(&err);
+        print_hex(raw.data, raw.len);
+        printf(" ");
+        print_hex(h, 32);
+        printf("\n");
+        sr_buf_free(&data);
+        sr_buf_free(&val);
+        sr_buf_free(&raw);
+        return 0;
+    }
+    if (!strcmp(cmd, "rpc") && argc == 5) {
+        sr_ethrpc *r = NULL;
+        json_t *params = parse_arg(argv[4]), *res = NULL;
+        if (!params) return 2;
+        if (sr_ethrpc_open(argv[2], 10000, &r, &err) || sr_ethrpc_call(r, argv[3], params, &res, &err)) {
+            sr_ethrpc_close(r);
+            return fail(&err);
+        }
+        char *s = json_dumps(res, JSON_COMPACT | JSON_ENCODE_ANY);
+        printf("%s\n", s);
+        free(s);
+        json_decref(res);
+        sr_ethrpc_close(r);
+        return 0;
+    }
+    if (!strcmp(cmd, "transact") && argc == 6) {
+        sr_ethrpc *r = NULL;
+        uint8_t sk[32], to[20];
+        sr_buf data = {0};
+        sr_eth_sent sent;
+        int has_to = strcmp(argv[4], "-") != 0;
+        int rc = sr_ethrpc_open(argv[2], 10000, &r, &err);
+        if (!rc) rc = sr_hex_decode_exact(argv[3], sk, 32, &err);
+        if (!rc && has_to) rc = sr_hex_decode_exact(argv[4], to, 20, &err);
+        if (!rc) rc = hex_arg(argv[5], &data, &err);
+        if (!rc) rc = sr_ethrpc_transact(r, sk, has_to ? to : NULL, data.data, data.len, 0, &sent, &err);
+        sr_ethrpc_close(r);
+        sr_buf_free(&data);
+        if (rc) return fail(&err);
+        print_hex(sent.hash, 32);
+        printf(" %llu %llu", (unsigned long long)sent.block, (unsigned long long)sent.gas_used);
+        if (sent.has_contract) {
+            printf(" ");
+            print_hex(sent.contract, 20);
+        }
+        printf("\n");
+        return 0;
+    }
+    if (!strcmp(cmd, "call") && (argc == 7 || argc == 8)) {
+        sr_ethrpc *r = NULL;
+        uint8_t to[20];
+        sr_buf data = {0}, out = {0};
+        json_t *args = parse_arg(argv[5]), *res = NULL;
+        if (!args) return 2;
+        uint64_t block = argc == 8 ? strtoull(argv[7], NULL, 0) : UINT64_MAX;
+        int rc = sr_ethrpc_open(argv[2], 10000, &r, &err);
+        if (!rc) rc = sr_hex_decode_exact(argv[3], to, 20, &err);
+        if (!rc) rc = sr_abi_encode_call(argv[4], args, &data, &err);
+        if (!rc) rc = sr_ethrpc_eth_call(r, NULL, to, data.data, data.len, block, &out, &err);
+        if (!rc) rc = sr_abi_decode_params(argv[6], out.data, out.len, &res, &err);
+        json_decref(args);
+        sr_ethrpc_close(r);
+        sr_buf_free(&data);
+        sr_buf_free(&out);
+        if (rc) return fail(&err);
+        char *s = json_dumps(res, JSON_COMPACT);
+        printf("%s\n", s);
+        free(s);
+        json_decref(res);
+        return 0;
+    }
+    fprintf(stderr, "sr_evm_tool: unknown command or wrong argument count\n");
+    return 2;
+}
