@@ -40,22 +40,37 @@ static inline uint64_t rotl64(uint64_t v, unsigned r)
 
 static void keccak_f1600(uint64_t a[25])
 {
-    uint64_t b[25], c[5], d[5];
+    uint64_t b[25];
     for (int round = 0; round < KECCAK_ROUNDS; round++) {
-        /* theta */
-        for (int x = 0; x < 5; x++)
-            c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
-        for (int x = 0; x < 5; x++)
-            d[x] = c[(x + 4) % 5] ^ rotl64(c[(x + 1) % 5], 1);
-        for (int i = 0; i < 25; i++)
-            a[i] ^= d[i % 5];
-        /* rho and pi */
+        /* theta: column parities C[x], then A[x,y] ^= C[x-1] ^ rotl(C[x+1], 1) */
+        uint64_t c0 = a[0] ^ a[5] ^ a[10] ^ a[15] ^ a[20];
+        uint64_t c1 = a[1] ^ a[6] ^ a[11] ^ a[16] ^ a[21];
+        uint64_t c2 = a[2] ^ a[7] ^ a[12] ^ a[17] ^ a[22];
+        uint64_t c3 = a[3] ^ a[8] ^ a[13] ^ a[18] ^ a[23];
+        uint64_t c4 = a[4] ^ a[9] ^ a[14] ^ a[19] ^ a[24];
+        uint64_t d0 = c4 ^ rotl64(c1, 1);
+        uint64_t d1 = c0 ^ rotl64(c2, 1);
+        uint64_t d2 = c1 ^ rotl64(c3, 1);
+        uint64_t d3 = c2 ^ rotl64(c4, 1);
+        uint64_t d4 = c3 ^ rotl64(c0, 1);
+        for (int y = 0; y < 25; y += 5) {
+            a[y + 0] ^= d0;
+            a[y + 1] ^= d1;
+            a[y + 2] ^= d2;
+            a[y + 3] ^= d3;
+            a[y + 4] ^= d4;
+        }
+        /* rho (rotate each lane) and pi (move it) */
         for (int i = 0; i < 25; i++)
             b[pi_dest[i]] = rotl64(a[i], rho_offset[i]);
-        /* chi */
+        /* chi: A[x,y] = B[x,y] ^ (~B[x+1,y] & B[x+2,y]) */
         for (int y = 0; y < 25; y += 5) {
-            for (int x = 0; x < 5; x++)
-                a[y + x] = b[y + x] ^ (~b[y + (x + 1) % 5] & b[y + (x + 2) % 5]);
+            uint64_t b0 = b[y], b1 = b[y + 1], b2 = b[y + 2], b3 = b[y + 3], b4 = b[y + 4];
+            a[y + 0] = b0 ^ (~b1 & b2);
+            a[y + 1] = b1 ^ (~b2 & b3);
+            a[y + 2] = b2 ^ (~b3 & b4);
+            a[y + 3] = b3 ^ (~b4 & b0);
+            a[y + 4] = b4 ^ (~b0 & b1);
         }
         /* iota */
         a[0] ^= round_const[round];
