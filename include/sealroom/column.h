@@ -98,16 +98,31 @@ void sr_batch_reset(sr_batch *b);
 void sr_batch_free(sr_batch *b);
 
 /* Serialised chunk: the byte form stored (encrypted) in archives. Its
- * layout is specified in docs/FORMAT.md. Encoding appends to out. Decoding
- * reads one chunk from the front of data, bounds-checks every length
- * against len and against max_rows, and reports how many bytes it used. */
+ * layout is specified in docs/CSV.md ("Column chunk encoding"). Encoding
+ * appends to out. Decoding reads one chunk from the front of data,
+ * bounds-checks every length against len and against max_rows, and reports
+ * how many bytes it used; expect 0 accepts any type. On failure (SR_EFORMAT
+ * with a message) *out is left freed/zeroed. The decoded chunk has
+ * cap == nrows and owns its storage (sr_chunk_free). */
 int sr_chunk_encode(const sr_chunk *c, sr_buf *out, sr_error *err);
 int sr_chunk_decode(const uint8_t *data, size_t len, sr_type expect, size_t max_rows, sr_chunk *out,
                     size_t *used, int secure, sr_error *err);
 
-/* Dates: "YYYY-MM-DD" <-> days since 1970-01-01. */
+/* Dates: "YYYY-MM-DD" <-> days since 1970-01-01. Years 0001..9999;
+ * sr_date_parse returns SR_OK or SR_EFORMAT (no message). Chunks only hold
+ * dates in [SR_DATE_MIN, SR_DATE_MAX]. */
+#define SR_DATE_MIN (-719162) /* 0001-01-01 */
+#define SR_DATE_MAX 2932896   /* 9999-12-31 */
 int sr_date_parse(const char *s, size_t n, int32_t *days);
 void sr_date_format(int32_t days, char out[11]);
+
+/* Most rows one chunk may hold (init capacity and decoded row count). */
+#define SR_CHUNK_MAX_ROWS (1u << 24)
+
+/* Validates UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF, no
+ * truncated sequence). Returns n if s[0..n) is valid, else the offset of
+ * the first byte of the first invalid sequence. */
+size_t sr_utf8_check(const uint8_t *s, size_t n);
 
 #ifdef __cplusplus
 }
