@@ -55,6 +55,12 @@ static void test_hmac(void)
     memset(key, 0x0b, sizeof key);
     CHECK_OK(sr_hmac_sha256(key, sizeof key, "Hi There", 8, mac, &err), &err);
     check_hex(mac, 32, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    /* empty key / empty message (values from Python's hmac module) */
+    CHECK_OK(sr_hmac_sha256(NULL, 0, "abc", 3, mac, &err), &err);
+    check_hex(mac, 32, "fd7adb152c05ef80dccf50a1fa4c05d5a3ec6da95575fc312ae7c5d091836351");
+    CHECK_OK(sr_hmac_sha256((const uint8_t *)"k", 1, NULL, 0, mac, &err), &err);
+    check_hex(mac, 32, "8bb990c40a7d61cb97597a942125025be50ac8beb74436e3735b98893a7f6620");
+    CHECK_EQ_INT(sr_hmac_sha256(NULL, 3, "abc", 3, mac, &err), SR_EINVAL);
 }
 
 static void test_hkdf_rfc5869(void)
