@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sealroom/dp.h"
 #include "sealroom/error.h"
 
 #ifdef __cplusplus
@@ -93,6 +94,33 @@ typedef struct sr_model_fit {
 int sr_logreg_fit(const sr_model_data *data, const sr_logreg_opts *opts, sr_model_fit *out,
                   sr_error *err);
 
+/* ------------------------------------------------------------ DP variants */
+
+/* Neighbouring data sets differ by adding or removing one person, who owns
+ * at most rows_per_person rows (the engine enforces the bound). */
+enum { SR_MODEL_DP_LAPLACE = 1, SR_MODEL_DP_GAUSSIAN = 2 };
+typedef struct sr_model_dp {
+    int mechanism;            /* SR_MODEL_DP_LAPLACE: pure epsilon-DP (discrete Laplace);
+                                 SR_MODEL_DP_GAUSSIAN: rho-zCDP (discrete Gaussian) */
+    double epsilon;           /* Laplace */
+    double rho;               /* Gaussian */
+    unsigned rows_per_person; /* m; 0 = 1 */
+    sr_rng *rng;              /* noise source (dp.h) */
+} sr_model_dp;
+
+/* DP logistic regression by output perturbation with clipping: every row's
+ * vector (x_i, 1) (or x_i without intercept) is scaled to L2 norm <= clip,
+ * the objective above is minimised with the intercept penalised like the
+ * features (l2 > 0 required, no standardize), and each coefficient gets
+ * independent exact integer noise at fixed point: the minimiser's L2
+ * sensitivity is Delta = m * clip / l2; Gaussian sigma^2 = Delta'^2 /
+ * (2 rho), Laplace scale sqrt(k) Delta' / epsilon (k coefficients; Delta'
+ * includes the fixed-point rounding, docs/MODELS.md). *noise_scale (may be
+ * NULL) receives sigma or the Laplace scale per coefficient. out->n,
+ * objective and iterations are not released (0 / NaN). */
+int sr_logreg_fit_dp(const sr_model_data *data, const sr_logreg_opts *opts, double clip,
+                     const sr_model_dp *dp, sr_model_fit *out, double *noise_scale, sr_error *err);
+
 /* ------------------------------------------------------ linear regression */
 
 /* Least squares, optionally ridge: minimise
@@ -146,6 +174,28 @@ const sr_km_point *sr_km_curve(const sr_km *km, size_t group, size_t *npoints);
  * t (S = 1, se = 0 before the first). */
 int sr_km_at(const sr_km *km, size_t group, const double *t, size_t k, double *surv,
              double *se_surv, sr_error *err);
+
+/* DP Kaplan–Meier on declared time points t_1 < ... < t_K: per group, the
+ * counts of events d_k and censorings c_k with time in (t_{k-1}, t_k]
+ * (t_0 = -inf) and the count s of rows with time > t_K are the released
+ * statistics (each row falls in exactly one cell: L1 = L2 sensitivity m).
+ * With dp == NULL they are exact. The at-risk numbers are suffix sums
+ * n_k = sum_{j>=k} (d_j + c_j) + s, and the curve is the KM product over
+ * the bins (events of a bin counted at its right end, censorings after
+ * them): exact KM when every time lies on the grid. Noisy counts are
+ * clamped to >= 0 (and d_k <= n_k) before the product. */
+typedef struct sr_km_bins sr_km_bins;
+int sr_km_bins_new(sr_km_bins **out, size_t ngroups, const double *points, size_t npoints,
+                   sr_error *err);
+void sr_km_bins_free(sr_km_bins *b);
+int sr_km_bins_add(sr_km_bins *b, const double *time, const uint8_t *event, const uint32_t *group,
+                   size_t n, sr_error *err);
+int sr_km_bins_merge(sr_km_bins *dst, const sr_km_bins *src, sr_error *err);
+/* out: ngroups * npoints points, group-major (time = t_k, n_risk, n_event,
+ * n_censor noisy; surv, se_log, se_surv from them). *noise_scale (may be
+ * NULL): Laplace scale m/epsilon or Gaussian sigma = m/sqrt(2 rho) per count. */
+int sr_km_bins_release(const sr_km_bins *b, const sr_model_dp *dp, sr_km_point *out,
+                       double *noise_scale, sr_error *err);
 
 /* ----------------------------------------------------------------- Cox PH */
 

@@ -302,3 +302,37 @@ done:
     free(z);
     return rc;
 }
+
+/* ---------------------------------------------------------------- DP noise */
+
+int sr_model_dp_vector(const sr_model_dp *dp, double *v, size_t k, double sens2, double *scale,
+                       sr_error *err)
+{
+    if (dp == NULL || dp->rng == NULL)
+        return sr_error_set(err, SR_EINVAL, "DP: no random source");
+    if (!(sens2 > 0) || !isfinite(sens2))
+        return sr_error_set(err, SR_EINVAL, "DP: bad sensitivity %g", sens2);
+    double rk = sqrt((double)k);
+    int rc = SR_OK;
+    if (dp->mechanism == SR_MODEL_DP_GAUSSIAN) {
+        if (!(dp->rho > 0) || !isfinite(dp->rho))
+            return sr_error_set(err, SR_EINVAL, "DP: rho must be > 0");
+        double res = sens2 / 65536.0;
+        /* rounding each entry to the grid moves it by <= res/2: the rounded
+         * vectors of neighbours differ by <= sens2 + sqrt(k) res in L2 */
+        double s = sens2 + rk * res;
+        for (size_t i = 0; i < k && rc == SR_OK; i++)
+            rc = sr_dp_gaussian_fixed(dp->rng, v[i], s, dp->rho, res, &v[i], scale, err);
+    } else if (dp->mechanism == SR_MODEL_DP_LAPLACE) {
+        if (!(dp->epsilon > 0) || !isfinite(dp->epsilon))
+            return sr_error_set(err, SR_EINVAL, "DP: epsilon must be > 0");
+        double l1 = rk * sens2; /* L1 <= sqrt(k) L2 */
+        double res = l1 / 65536.0;
+        double s = l1 + (double)k * res;
+        for (size_t i = 0; i < k && rc == SR_OK; i++)
+            rc = sr_dp_laplace_fixed(dp->rng, v[i], s, dp->epsilon, res, &v[i], scale, err);
+    } else {
+        return sr_error_set(err, SR_EINVAL, "DP: unknown mechanism %d", dp->mechanism);
+    }
+    return rc;
+}

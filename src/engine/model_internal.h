@@ -33,4 +33,11 @@ int sr_model_feature_stats(const sr_model_data *data, unsigned threads, double *
 int sr_model_spd_solve(size_t k, const double *A, const double *b, double *x, double *inv,
                        sr_error *err);
 
+/* Adds DP noise to the vector v[0..k) whose L2 sensitivity is sens2, at a
+ * fixed-point resolution of sens2 / 2^16 (rounding included in the
+ * sensitivity). *scale (may be NULL): sigma (Gaussian) or the Laplace scale
+ * of each entry's noise. */
+int sr_model_dp_vector(const sr_model_dp *dp, double *v, size_t k, double sens2, double *scale,
+                       sr_error *err);
+
 #endif

@@ -289,3 +289,165 @@ int sr_km_at(const sr_km *km, size_t group, const double *t, size_t k, double *s
     }
     return SR_OK;
 }
+
+/* ------------------------------------------------------- binned / DP curve */
+
+struct sr_km_bins {
+    size_t ngroups, npoints;
+    double *points; /* npoints, strictly increasing */
+    double *cnt;    /* per group: npoints events, npoints censorings, 1 survivors */
+};
+
+#define KMB_STRIDE(b) (2 * (b)->npoints + 1)
+
+int sr_km_bins_new(sr_km_bins **out, size_t ngroups, const double *points, size_t npoints,
+                   sr_error *err)
+{
+    if (out == NULL || (npoints > 0 && points == NULL))
+        return sr_error_set(err, SR_EINVAL, "kaplan-meier: NULL argument");
+    *out = NULL;
+    if (ngroups == 0 || ngroups > KM_MAX_GROUPS)
+        return sr_error_set(err, SR_ELIMIT, "kaplan-meier: group count %zu not in 1..%u", ngroups,
+                            KM_MAX_GROUPS);
+    if (npoints == 0 || npoints > 100000)
+        return sr_error_set(err, SR_ELIMIT, "kaplan-meier: %zu time points (1..100000)", npoints);
+    for (size_t i = 0; i < npoints; i++) {
+        if (!isfinite(points[i]))
+            return sr_error_set(err, SR_EINVAL, "kaplan-meier: time point %zu is not finite", i);
+        if (i > 0 && !(points[i] > points[i - 1]))
+            return sr_error_set(err, SR_EINVAL,
+                                "kaplan-meier: time points must be strictly increasing (%g, %g)",
+                                points[i - 1], points[i]);
+    }
+    sr_km_bins *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    b->ngroups = ngroups;
+    b->npoints = npoints;
+    b->points = malloc(npoints * sizeof(double));
+    b->cnt = calloc(ngroups * KMB_STRIDE(b), sizeof(double));
+    if (b->points == NULL || b->cnt == NULL) {
+        sr_km_bins_free(b);
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    }
+    memcpy(b->points, points, npoints * sizeof(double));
+    *out = b;
+    return SR_OK;
+}
+
+void sr_km_bins_free(sr_km_bins *b)
+{
+    if (b == NULL)
+        return;
+    free(b->points);
+    free(b->cnt);
+    free(b);
+}
+
+int sr_km_bins_add(sr_km_bins *b, const double *time, const uint8_t *event, const uint32_t *group,
+                   size_t n, sr_error *err)
+{
+    if (b == NULL || (n > 0 && (time == NULL || event == NULL)))
+        return sr_error_set(err, SR_EINVAL, "kaplan-meier: NULL argument");
+    const size_t K = b->npoints;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t gi = group ? group[i] : 0;
+        if (gi >= b->ngroups)
+            return sr_error_set(err, SR_EINVAL, "kaplan-meier: group %u out of range", gi);
+        if (!isfinite(time[i]))
+            return sr_error_set(err, SR_EINVAL, "kaplan-meier: non-finite time");
+        if (event[i] > 1)
+            return sr_error_set(err, SR_EINVAL, "kaplan-meier: event flag %u is not 0 or 1",
+                                event[i]);
+        /* first k with time <= t_k: bin (t_{k-1}, t_k]; K = past the last */
+        size_t lo = 0, hi = K;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (b->points[mid] < time[i])
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        double *c = b->cnt + gi * KMB_STRIDE(b);
+        if (lo == K)
+            c[2 * K] += 1;
+        else
+            c[event[i] ? lo : K + lo] += 1;
+    }
+    return SR_OK;
+}
+
+int sr_km_bins_merge(sr_km_bins *dst, const sr_km_bins *src, sr_error *err)
+{
+    if (dst == NULL || src == NULL)
+        return sr_error_set(err, SR_EINVAL, "kaplan-meier: NULL argument");
+    if (dst->ngroups != src->ngroups || dst->npoints != src->npoints ||
+        memcmp(dst->points, src->points, dst->npoints * sizeof(double)) != 0)
+        return sr_error_set(err, SR_EINVAL, "kaplan-meier: merging different binnings");
+    size_t total = dst->ngroups * KMB_STRIDE(dst);
+    for (size_t i = 0; i < total; i++)
+        dst->cnt[i] += src->cnt[i];
+    return SR_OK;
+}
+
+static int noisy_count(const sr_model_dp *dp, double m, double v, double *out, double *scale,
+                       sr_error *err)
+{
+    if (dp->mechanism == SR_MODEL_DP_LAPLACE)
+        return sr_dp_laplace_fixed(dp->rng, v, m, dp->epsilon, 1.0, out, scale, err);
+    return sr_dp_gaussian_fixed(dp->rng, v, m, dp->rho, 1.0, out, scale, err);
+}
+
+int sr_km_bins_release(const sr_km_bins *b, const sr_model_dp *dp, sr_km_point *out,
+                       double *noise_scale, sr_error *err)
+{
+    if (b == NULL || out == NULL)
+        return sr_error_set(err, SR_EINVAL, "kaplan-meier: NULL argument");
+    const size_t K = b->npoints, stride = KMB_STRIDE(b);
+    double m = 1.0;
+    if (dp != NULL) {
+        if (dp->rng == NULL)
+            return sr_error_set(err, SR_EINVAL, "kaplan-meier: no random source");
+        if (dp->mechanism == SR_MODEL_DP_LAPLACE) {
+            if (!(dp->epsilon > 0) || !isfinite(dp->epsilon))
+                return sr_error_set(err, SR_EINVAL, "kaplan-meier: epsilon must be > 0");
+        } else if (dp->mechanism == SR_MODEL_DP_GAUSSIAN) {
+            if (!(dp->rho > 0) || !isfinite(dp->rho))
+                return sr_error_set(err, SR_EINVAL, "kaplan-meier: rho must be > 0");
+        } else {
+            return sr_error_set(err, SR_EINVAL, "kaplan-meier: unknown mechanism %d",
+                                dp->mechanism);
+        }
+        m = dp->rows_per_person ? (double)dp->rows_per_person : 1.0;
+    }
+    if (noise_scale)
+        *noise_scale = 0;
+    double *c = malloc(stride * sizeof(double));
+    if (c == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    int rc = SR_OK;
+    for (size_t g = 0; g < b->ngroups && rc == SR_OK; g++) {
+        memcpy(c, b->cnt + g * stride, stride * sizeof(double));
+        for (size_t i = 0; dp != NULL && i < stride && rc == SR_OK; i++) {
+            rc = noisy_count(dp, m, c[i], &c[i], noise_scale, err);
+            if (c[i] < 0)
+                c[i] = 0;
+        }
+        if (rc != SR_OK)
+            break;
+        sr_km_point *pt = out + g * K;
+        double risk = c[2 * K];
+        for (size_t k = K; k-- > 0;) {
+            risk += c[k] + c[K + k];
+            pt[k].time = b->points[k];
+            pt[k].n_risk = risk;
+            pt[k].n_event = c[k];
+            pt[k].n_censor = c[K + k];
+        }
+        sr_km_fill_curve(pt, K);
+    }
+    free(c);
+    if (rc != SR_OK)
+        return sr_error_prefix(err, "kaplan-meier");
+    return SR_OK;
+}

@@ -17,6 +17,7 @@ struct lr_acc {
     size_t p, k;
     int intercept;
     const double *beta;
+    double clip;  /* > 0: rows' (x, 1) vectors scaled to L2 norm <= clip */
     double n;
     double loss;
     double *g;  /* k */
@@ -58,7 +59,7 @@ static int lr_block(void *accp, const sr_model_block *b, sr_error *err)
 {
     struct lr_acc *a = accp;
     const size_t p = a->p, k = a->k;
-    double eta[LR_TILE], r[LR_TILE], wt[LR_TILE];
+    double eta[LR_TILE], r[LR_TILE], wt[LR_TILE], fac[LR_TILE];
     if (b->y == NULL)
         return sr_error_set(err, SR_EINVAL, "logistic regression: block without labels");
     for (size_t start = 0; start < b->n; start += LR_TILE) {
@@ -72,6 +73,21 @@ static int lr_block(void *accp, const sr_model_block *b, sr_error *err)
             double wj = a->beta[j];
             for (size_t i = 0; i < m; i++)
                 eta[i] += wj * xj[i];
+        }
+        if (a->clip > 0) {
+            /* row factor f_i = min(1, clip / ||(x_i, 1)||): the fit sees f_i (x_i, 1) */
+            double c2 = a->clip * a->clip;
+            for (size_t i = 0; i < m; i++)
+                fac[i] = a->intercept ? 1.0 : 0.0;
+            for (size_t j = 0; j < p; j++) {
+                const double *xj = b->x[j] + start;
+                for (size_t i = 0; i < m; i++)
+                    fac[i] += xj[i] * xj[i];
+            }
+            for (size_t i = 0; i < m; i++) {
+                fac[i] = fac[i] > c2 ? a->clip / sqrt(fac[i]) : 1.0;
+                eta[i] *= fac[i];
+            }
         }
         double loss = 0;
         for (size_t i = 0; i < m; i++) {
@@ -87,6 +103,13 @@ static int lr_block(void *accp, const sr_model_block *b, sr_error *err)
             loss += (e > 0 ? e : 0.0) + log1p(ex) - y[i] * e;
             r[i] = mu - y[i];
             wt[i] = mu * (1.0 - mu);
+        }
+        if (a->clip > 0) {
+            /* gradient and Hessian of the clipped rows: r f x, wt f^2 x x' */
+            for (size_t i = 0; i < m; i++) {
+                r[i] *= fac[i];
+                wt[i] *= fac[i] * fac[i];
+            }
         }
         a->loss += loss;
         for (size_t j = 0; j < p; j++) {
@@ -118,7 +141,8 @@ struct lr_state {
     unsigned threads;
     size_t p, k;
     int intercept;
-    const double *pen; /* p penalty weights l2 * s_j^2 */
+    const double *pen; /* k penalty weights: l2 * s_j^2, intercept 0 (or l2 in DP) */
+    double clip;
     struct lr_acc acc[SR_MODEL_MAX_THREADS];
     double *mem;
 };
@@ -132,6 +156,7 @@ static int lr_eval(struct lr_state *s, const double *beta, double *f, double *g,
     for (unsigned t = 0; t < s->threads; t++) {
         struct lr_acc *a = &s->acc[t];
         a->beta = beta;
+        a->clip = s->clip;
         a->n = 0;
         a->loss = 0;
         memset(a->g, 0, k * sizeof(double));
@@ -156,7 +181,7 @@ static int lr_eval(struct lr_state *s, const double *beta, double *f, double *g,
     for (size_t i = 0; i < k; i++)
         for (size_t j = 0; j < i; j++)
             H[i * k + j] = H[j * k + i];
-    for (size_t j = 0; j < s->p; j++) {
+    for (size_t j = 0; j < k; j++) {
         loss += 0.5 * s->pen[j] * beta[j] * beta[j];
         g[j] += s->pen[j] * beta[j];
         H[j * k + j] += s->pen[j];
@@ -166,8 +191,10 @@ static int lr_eval(struct lr_state *s, const double *beta, double *f, double *g,
     return SR_OK;
 }
 
-int sr_logreg_fit(const sr_model_data *data, const sr_logreg_opts *opts, sr_model_fit *out,
-                  sr_error *err)
+/* The fit; clip > 0 clips rows and penalises the intercept like the
+ * features (the DP variant's objective). */
+static int lr_fit(const sr_model_data *data, const sr_logreg_opts *opts, double clip,
+                  sr_model_fit *out, sr_error *err)
 {
     if (data == NULL || opts == NULL || out == NULL || data->block == NULL)
         return sr_error_set(err, SR_EINVAL, "logistic regression: NULL argument");
@@ -193,7 +220,7 @@ int sr_logreg_fit(const sr_model_data *data, const sr_logreg_opts *opts, sr_mode
 
     memset(out, 0, sizeof(*out));
     out->p = p;
-    double mean[SR_MODEL_MAX_FEATURES], pen[SR_MODEL_MAX_FEATURES];
+    double mean[SR_MODEL_MAX_FEATURES], pen[SR_MODEL_MAX_FEATURES + 1];
     for (size_t j = 0; j < p; j++)
         out->scale[j] = 1.0;
     int rc;
@@ -210,7 +237,9 @@ int sr_logreg_fit(const sr_model_data *data, const sr_logreg_opts *opts, sr_mode
     }
     for (size_t j = 0; j < p; j++)
         pen[j] = opts->l2 * out->scale[j] * out->scale[j];
+    pen[p] = clip > 0 ? opts->l2 : 0.0;
     s.pen = pen;
+    s.clip = clip;
 
     /* per-thread g, H, u; then beta, step, trial, g, H (current and trial) */
     size_t per = k + k * k + p * LR_TILE;
@@ -306,4 +335,49 @@ int sr_logreg_fit(const sr_model_data *data, const sr_logreg_opts *opts, sr_mode
 fail:
     free(s.mem);
     return rc;
+}
+
+int sr_logreg_fit(const sr_model_data *data, const sr_logreg_opts *opts, sr_model_fit *out,
+                  sr_error *err)
+{
+    return lr_fit(data, opts, 0.0, out, err);
+}
+
+int sr_logreg_fit_dp(const sr_model_data *data, const sr_logreg_opts *opts, double clip,
+                     const sr_model_dp *dp, sr_model_fit *out, double *noise_scale, sr_error *err)
+{
+    if (data == NULL || opts == NULL || dp == NULL || out == NULL)
+        return sr_error_set(err, SR_EINVAL, "DP logistic regression: NULL argument");
+    if (!(opts->l2 > 0) || !isfinite(opts->l2))
+        return sr_error_set(err, SR_EINVAL, "DP logistic regression: l2 must be > 0 (it bounds "
+                            "the sensitivity)");
+    if (opts->standardize)
+        return sr_error_set(err, SR_EINVAL, "DP logistic regression: standardize is not "
+                            "available (use declared feature scales and clip)");
+    if (!(clip > 0) || !isfinite(clip))
+        return sr_error_set(err, SR_EINVAL, "DP logistic regression: clip must be > 0");
+    double m = dp->rows_per_person ? (double)dp->rows_per_person : 1.0;
+    size_t k = data->p + (opts->intercept ? 1 : 0);
+    /* add/remove one person (m rows): the minimiser of an l2-strongly convex
+     * objective moves by at most ||sum of the rows' loss gradients|| / l2
+     * <= m * clip / l2 (|dloss/deta| <= 1, ||f_i (x_i,1)|| <= clip) */
+    double sens2 = m * clip / opts->l2;
+    int rc = lr_fit(data, opts, clip, out, err);
+    if (rc != SR_OK)
+        return rc;
+    double coef[SR_MODEL_MAX_FEATURES + 1];
+    for (size_t j = 0; j < data->p; j++)
+        coef[j] = out->coef[j];
+    coef[data->p] = out->intercept;
+    rc = sr_model_dp_vector(dp, coef, k, sens2, noise_scale, err);
+    if (rc != SR_OK)
+        return sr_error_prefix(err, "DP logistic regression");
+    for (size_t j = 0; j < data->p; j++)
+        out->coef[j] = coef[j];
+    out->intercept = opts->intercept ? coef[data->p] : 0.0;
+    /* nothing data-dependent but the noised coefficients leaves */
+    out->n = 0;
+    out->objective = NAN;
+    out->iterations = 0;
+    return SR_OK;
 }
