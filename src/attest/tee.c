@@ -523,7 +523,7 @@ int sr_tee_open_tdx(const sr_tdx_paths *paths, sr_tee **out, sr_error *err)
 
 /* Test hook (declared in the tests, not the public header): a fake kernel
  * called after mkdir (stage 0), after the inblob write (stage 1) and before
- * the generation read (stage 2); a non-zero return is an errno injected as
+ * the generation read (stage 2) and before rmdir (stage 3); a non-zero return is an errno injected as
  * the result of that step. */
 void sr_tee_tdx_set_fake_kernel(sr_tee *t, int (*fn)(const char *entry, int stage, void *ctx), void *ctx);
 void sr_tee_tdx_set_fake_kernel(sr_tee *t, int (*fn)(const char *entry, int stage, void *ctx), void *ctx)
@@ -614,6 +614,7 @@ static int tdx_quote(sr_tee *t, const uint8_t report_data[64], sr_buf *out, sr_e
             if (read_all_path(f, 256, &prov) == 0 &&
                 !(prov.len >= 9 && memcmp(prov.data, "tdx_guest", 9) == 0)) {
                 sr_buf_free(&prov);
+                hook(t, entry, 3);
                 rmdir(entry);
                 return sr_error_set(err, SR_ESTATE, "configfs-tsm provider is not tdx_guest");
             }
@@ -646,6 +647,7 @@ static int tdx_quote(sr_tee *t, const uint8_t report_data[64], sr_buf *out, sr_e
             }
             sr_buf_free(&g);
         }
+        hook(t, entry, 3);
         rmdir(entry);
         if (e == EBUSY || e == EAGAIN || retry) {
             sr_buf_free(&blob);
