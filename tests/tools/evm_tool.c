@@ -7,7 +7,12 @@
  *                                   to (or null), value (hex), data (hex)
  *   rpc URL METHOD PARAMSJSON    -> result JSON
  *   transact URL SKHEX TO|- DATAHEX -> "TXHASH BLOCK GASUSED [CONTRACT]"
- *   call URL TO SIGNATURE ARGSJSON RETTYPES [BLOCK] -> decoded JSON */
+ *   call URL TO SIGNATURE ARGSJSON RETTYPES [BLOCK] -> decoded JSON
+ *   gate-create URL DEPLOYERSK NAME K KMSHEX OWNER...  -> contract address
+ *                                   (OWNER as ID=0xADDR[:JURISDICTION[:GRADES]])
+ *   gate-sign SPEC SK approve|revoke|freeze HASH  -> "SIGNER SIG"
+ *   gate-submit SPEC SENDERSK approve|revoke|freeze HASH SIGNER SIG
+ *   gate-status SPEC HASH [REQUIRED_ID...]        -> status JSON */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +20,8 @@
 #include "sealroom/buf.h"
 #include "sealroom/crypto.h"
 #include "sealroom/evm.h"
+#include "sealroom/gate.h"
+#include "sealroom/secmem.h"
 
 static int fail(const sr_error *e) {
     fprintf(stderr, "sr_evm_tool: %s: %s\n", sr_code_name(e->code), e->msg);
@@ -188,6 +195,86 @@ int main(int argc, char **argv) {
         printf("%s\n", s);
         free(s);
         json_decref(res);
+        return 0;
+    }
+    if (!strcmp(cmd, "gate-create") && argc >= 8) {
+        sr_gate_config cfg;
+        uint8_t sk[32], app[20];
+        char spec[SR_GATE_SPEC_MAX + 64], made[SR_GATE_SPEC_MAX + 64];
+        memset(&cfg, 0, sizeof cfg);
+        snprintf(cfg.name, sizeof cfg.name, "%s", argv[4]);
+        cfg.threshold = (uint32_t)strtoul(argv[5], NULL, 10);
+        int rc = sr_hex_decode_exact(argv[3], sk, 32, &err);
+        if (!rc) rc = sr_hex_decode(argv[6], cfg.kms_pubkey, sizeof cfg.kms_pubkey, &cfg.kms_pubkey_len, &err);
+        for (int i = 7; !rc && i < argc && cfg.n_owners < SR_GATE_MAX_OWNERS; i++)
+            rc = sr_gate_owner_parse(argv[i], &cfg.owners[cfg.n_owners++], &err);
+        snprintf(spec, sizeof spec, "evm:%s", argv[2]);
+        if (!rc) rc = sr_gate_create(spec, &cfg, sk, app, made, sizeof made, &err);
+        sr_memzero(sk, sizeof sk);
+        if (rc) return fail(&err);
+        print_hex(app, 20);
+        printf("\n");
+        return 0;
+    }
+    if (!strcmp(cmd, "gate-sign") && argc == 6) {
+        sr_gate *g = NULL;
+        uint8_t sk[32], h[32], d[32], sig[65], who[20];
+        int rc = sr_gate_open(argv[2], &g, &err);
+        if (!rc) rc = sr_hex_decode_exact(argv[3], sk, 32, &err);
+        if (!rc) rc = sr_hex_decode_exact(argv[5], h, 32, &err);
+        if (!rc) {
+            sr_gate_domain dom;
+            sr_gate_get_domain(g, &dom);
+            if (!strcmp(argv[4], "approve")) sr_gate_approve_digest(&dom, h, d);
+            else if (!strcmp(argv[4], "revoke")) sr_gate_revoke_digest(&dom, h, d);
+            else sr_gate_freeze_digest(&dom, h, d);
+            rc = sr_gate_sign_digest(d, sk, sig, &err);
+        }
+        if (!rc) rc = sr_eth_address_from_seckey(sk, who, &err);
+        sr_gate_close(g);
+        sr_memzero(sk, sizeof sk);
+        if (rc) return fail(&err);
+        print_hex(who, 20);
+        printf(" ");
+        print_hex(sig, 65);
+        printf("\n");
+        return 0;
+    }
+    if (!strcmp(cmd, "gate-submit") && argc == 8) {
+        sr_gate *g = NULL;
+        uint8_t sk[32], h[32], sig[65], who[20];
+        int rc = sr_gate_open(argv[2], &g, &err);
+        if (!rc) rc = sr_hex_decode_exact(argv[3], sk, 32, &err);
+        if (!rc) rc = sr_gate_set_sender(g, sk, &err);
+        if (!rc) rc = sr_hex_decode_exact(argv[5], h, 32, &err);
+        if (!rc) rc = sr_hex_decode_exact(argv[6], who, 20, &err);
+        if (!rc) rc = sr_hex_decode_exact(argv[7], sig, 65, &err);
+        if (!rc) {
+            if (!strcmp(argv[4], "approve")) rc = sr_gate_approve_sig(g, h, who, sig, &err);
+            else if (!strcmp(argv[4], "revoke")) rc = sr_gate_revoke_sig(g, h, who, sig, &err);
+            else rc = sr_gate_freeze_sig(g, h, who, sig, &err);
+        }
+        sr_gate_close(g);
+        sr_memzero(sk, sizeof sk);
+        if (rc) return fail(&err);
+        printf("ok\n");
+        return 0;
+    }
+    if (!strcmp(cmd, "gate-status") && argc >= 4) {
+        sr_gate *g = NULL;
+        uint8_t h[32];
+        sr_gate_status *st = calloc(1, sizeof *st);
+        int rc = st ? sr_gate_open(argv[2], &g, &err) : sr_error_set(&err, SR_ENOMEM, "out of memory");
+        if (!rc) rc = sr_hex_decode_exact(argv[3], h, 32, &err);
+        if (!rc) rc = sr_gate_status_get(g, h, (const char *const *)argv + 4, (size_t)(argc - 4), st, &err);
+        if (!rc) {
+            char *j = sr_gate_status_json(st, sr_gate_backend(g));
+            printf("%s\n", j ? j : "null");
+            free(j);
+        }
+        sr_gate_close(g);
+        free(st);
+        if (rc) return fail(&err);
         return 0;
     }
     fprintf(stderr, "sr_evm_tool: unknown command or wrong argument count\n");
