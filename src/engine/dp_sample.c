@@ -113,6 +113,14 @@ static int bern_exp128(sr_rng *r, u128 num, u128 den, int *out, sr_error *err)
     return bern_exp_unit(r, rem, den, out, err);
 }
 
+int sr_dp_bernoulli_exp_wide(sr_rng *r, unsigned __int128 num, unsigned __int128 den, int *out,
+                             sr_error *err)
+{
+    if (den == 0)
+        return sr_error_set(err, SR_EINVAL, "Bernoulli(exp): zero denominator");
+    return bern_exp128(r, num, den, out, err);
+}
+
 int sr_dp_bernoulli(sr_rng *r, uint64_t num, uint64_t den, int *out, sr_error *err)
 {
     if (den == 0 || num > den)

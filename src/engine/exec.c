@@ -1,0 +1,1169 @@
+/* sealroom engine: execution. Vectorised operators over column batches:
+ * expression evaluation into per-node vectors, filter -> selection vector,
+ * contribution bounding (a hash table of person ids), dense group indexes
+ * from declared domains, per-output accumulators, then exact DP noise on
+ * fixed-point statistics and the result document. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "sealroom/csv.h"
+#include "sealroom/dp.h"
+
+/* ---- vectors ---------------------------------------------------------------- */
+
+typedef struct vec {
+    const double *num;   /* VT_NUM / VT_DATE */
+    const uint8_t *b;    /* VT_BOOL: 0/1 */
+    const uint8_t *nul;  /* 1 = NULL */
+    const sr_chunk *sc;  /* VT_STR: the chunk (codes + dictionary) */
+    const char *lit;     /* VT_STR literal */
+    /* owned storage */
+    double *own_num;
+    uint8_t *own_b;
+    uint8_t *own_nul;
+} vec;
+
+typedef struct xstate {
+    const sr_plan *p;
+    size_t cap;
+    vec *slots;   /* one per expression node */
+    vec *colv;    /* one per plan column */
+    uint8_t *zeros;
+    uint32_t *sel;
+    size_t nsel;
+    uint32_t *gidx; /* group cell per selected row, per output scratch */
+    int32_t *lut;   /* string dictionary -> domain index scratch */
+    uint8_t used[SR_MAX_COLUMNS]; /* source columns the plan reads */
+    size_t lutcap;
+} xstate;
+
+static void vec_free(vec *v)
+{
+    free(v->own_num);
+    free(v->own_b);
+    free(v->own_nul);
+}
+
+static int vec_alloc(vec *v, size_t cap, int need_num, int need_b, sr_error *err)
+{
+    if (need_num && v->own_num == NULL && (v->own_num = malloc(cap * sizeof(double))) == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory for a column vector");
+    if (need_b && v->own_b == NULL && (v->own_b = malloc(cap)) == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory for a column vector");
+    if (v->own_nul == NULL && (v->own_nul = malloc(cap)) == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory for a column vector");
+    return SR_OK;
+}
+
+static int xs_init(xstate *x, const sr_plan *p, size_t cap, sr_error *err)
+{
+    memset(x, 0, sizeof *x);
+    x->p = p;
+    x->cap = cap;
+    x->slots = calloc(p->nexpr + 1, sizeof *x->slots);
+    x->colv = calloc(p->ncols + 1, sizeof *x->colv);
+    x->zeros = calloc(cap, 1);
+    x->sel = malloc(cap * sizeof *x->sel);
+    x->gidx = malloc(cap * sizeof *x->gidx);
+    if (!x->slots || !x->colv || !x->zeros || !x->sel || !x->gidx)
+        return sr_error_set(err, SR_ENOMEM, "out of memory for the executor");
+    if (sr_plan_columns_used(p, p->owners[0], x->used, p->schema.ncols, err))
+        return err->code;
+    return SR_OK;
+}
+
+static void xs_free(xstate *x)
+{
+    if (x->slots)
+        for (size_t i = 0; i < x->p->nexpr; i++)
+            vec_free(&x->slots[i]);
+    if (x->colv)
+        for (size_t i = 0; i < x->p->ncols; i++)
+            vec_free(&x->colv[i]);
+    free(x->slots);
+    free(x->colv);
+    free(x->zeros);
+    free(x->sel);
+    free(x->gidx);
+    free(x->lut);
+}
+
+/* Source column -> vector (no copy for floats and bools). */
+static int load_col(xstate *x, size_t ci, const sr_chunk *c, sr_error *err)
+{
+    vec *v = &x->colv[ci];
+    size_t n = c->nrows;
+    const sr_pcol *pc = &x->p->cols[ci];
+    if (c->type != pc->stype)
+        return sr_error_set(err, SR_EFORMAT, "column \"%s\": batch has type %s, schema says %s",
+                            pc->name, sr_type_name(c->type), sr_type_name(pc->stype));
+    if (c->nulls != NULL && c->null_count > 0) {
+        if (vec_alloc(v, x->cap, 0, 0, err))
+            return err->code;
+        for (size_t i = 0; i < n; i++)
+            v->own_nul[i] = (c->nulls[i >> 3] >> (i & 7)) & 1;
+        v->nul = v->own_nul;
+    } else {
+        v->nul = x->zeros;
+    }
+    switch (c->type) {
+    case SR_TYPE_FLOAT64:
+        v->num = c->v.f64;
+        break;
+    case SR_TYPE_INT64:
+        if (vec_alloc(v, x->cap, 1, 0, err))
+            return err->code;
+        for (size_t i = 0; i < n; i++)
+            v->own_num[i] = (double)c->v.i64[i];
+        v->num = v->own_num;
+        break;
+    case SR_TYPE_DATE:
+        if (vec_alloc(v, x->cap, 1, 0, err))
+            return err->code;
+        for (size_t i = 0; i < n; i++)
+            v->own_num[i] = (double)c->v.date[i];
+        v->num = v->own_num;
+        break;
+    case SR_TYPE_BOOL:
+        v->b = c->v.b;
+        break;
+    case SR_TYPE_STRING:
+        v->sc = c;
+        break;
+    }
+    return SR_OK;
+}
+
+static int str_eq_lit(const sr_chunk *c, size_t i, const char *lit, size_t litlen)
+{
+    size_t n;
+    const char *s = sr_chunk_str(c, i, &n);
+    return n == litlen && memcmp(s, lit, n) == 0;
+}
+
+/* Per-chunk dictionary lookup: lut[code] = index of the entry in `set` (of
+ * nset strings) or -1. */
+static int build_lut(xstate *x, const sr_chunk *c, char *const *set, size_t nset, sr_error *err)
+{
+    if (c->dict_count > x->lutcap) {
+        int32_t *nl = realloc(x->lut, c->dict_count * sizeof *nl);
+        if (nl == NULL)
+            return sr_error_set(err, SR_ENOMEM, "out of memory");
+        x->lut = nl;
+        x->lutcap = c->dict_count;
+    }
+    for (size_t k = 0; k < c->dict_count; k++) {
+        const char *s = (const char *)c->dict_bytes.data + c->dict_offsets[k];
+        size_t len = c->dict_offsets[k + 1] - c->dict_offsets[k];
+        x->lut[k] = -1;
+        for (size_t j = 0; j < nset; j++)
+            if (strlen(set[j]) == len && memcmp(set[j], s, len) == 0) {
+                x->lut[k] = (int32_t)j;
+                break;
+            }
+    }
+    return SR_OK;
+}
+
+static int eval(xstate *x, const sr_expr *e, size_t n, sr_error *err);
+
+static int eval(xstate *x, const sr_expr *e, size_t n, sr_error *err)
+{
+    vec *v = &x->slots[e->slot];
+    for (size_t i = 0; i < e->nargs; i++)
+        if (eval(x, e->a[i], n, err))
+            return err->code;
+    const vec *a = e->nargs > 0 ? &x->slots[e->a[0]->slot] : NULL;
+    const vec *b = e->nargs > 1 ? &x->slots[e->a[1]->slot] : NULL;
+    switch (e->op) {
+    case E_COL: {
+        const vec *c = &x->colv[e->col];
+        v->num = c->num;
+        v->b = c->b;
+        v->nul = c->nul;
+        v->sc = c->sc;
+        return SR_OK;
+    }
+    case E_NUM: case E_BOOL: case E_NULL:
+        if (vec_alloc(v, x->cap, 1, 1, err))
+            return err->code;
+        for (size_t i = 0; i < n; i++) {
+            v->own_num[i] = e->num;
+            v->own_b[i] = (uint8_t)(e->num != 0);
+            v->own_nul[i] = e->op == E_NULL;
+        }
+        v->num = v->own_num;
+        v->b = v->own_b;
+        v->nul = v->own_nul;
+        return SR_OK;
+    case E_STR:
+        v->lit = e->str;
+        v->nul = x->zeros;
+        return SR_OK;
+    default:
+        break;
+    }
+    int is_bool = e->vt == VT_BOOL;
+    if (vec_alloc(v, x->cap, !is_bool, is_bool, err))
+        return err->code;
+    double *o = v->own_num;
+    uint8_t *ob = v->own_b, *on = v->own_nul;
+    v->num = o;
+    v->b = ob;
+    v->nul = on;
+    switch (e->op) {
+    case E_AND:
+        for (size_t i = 0; i < n; i++) {
+            int fa = !a->nul[i] && !a->b[i], fb = !b->nul[i] && !b->b[i];
+            ob[i] = !(fa || fb) && !a->nul[i] && !b->nul[i];
+            on[i] = !(fa || fb) && (a->nul[i] || b->nul[i]);
+        }
+        break;
+    case E_OR:
+        for (size_t i = 0; i < n; i++) {
+            int ta = !a->nul[i] && a->b[i], tb = !b->nul[i] && b->b[i];
+            ob[i] = (uint8_t)(ta || tb);
+            on[i] = !(ta || tb) && (a->nul[i] || b->nul[i]);
+        }
+        break;
+    case E_NOT:
+        for (size_t i = 0; i < n; i++) {
+            ob[i] = !a->b[i];
+            on[i] = a->nul[i];
+        }
+        break;
+    case E_ISNULL:
+        for (size_t i = 0; i < n; i++) {
+            ob[i] = a->nul[i];
+            on[i] = 0;
+        }
+        break;
+    case E_IN:
+        if (e->a[0]->vt == VT_STR) {
+            if (a->sc) {
+                if (build_lut(x, a->sc, e->set_str, e->nset, err))
+                    return err->code;
+                for (size_t i = 0; i < n; i++) {
+                    on[i] = a->nul[i];
+                    ob[i] = !a->nul[i] && x->lut[a->sc->v.codes[i]] >= 0;
+                }
+            } else {
+                int hit = 0;
+                for (size_t j = 0; j < e->nset; j++)
+                    hit |= strcmp(e->set_str[j], a->lit) == 0;
+                memset(ob, hit, n);
+                memset(on, 0, n);
+            }
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                double val = e->a[0]->vt == VT_BOOL ? a->b[i] : a->num[i];
+                int hit = 0;
+                for (size_t j = 0; j < e->nset && !hit; j++)
+                    hit = e->set_num[j] == val;
+                ob[i] = (uint8_t)hit;
+                on[i] = a->nul[i];
+            }
+        }
+        break;
+    case E_EQ: case E_NE: case E_LT: case E_LE: case E_GT: case E_GE: {
+        int vt = e->a[0]->vt;
+        if (vt == VT_STR) {
+            int want = e->op == E_EQ;
+            if (a->sc && b->sc) {
+                for (size_t i = 0; i < n; i++) {
+                    size_t la, lb;
+                    const char *sa = sr_chunk_str(a->sc, i, &la), *sb = sr_chunk_str(b->sc, i, &lb);
+                    on[i] = a->nul[i] || b->nul[i];
+                    ob[i] = (uint8_t)((la == lb && memcmp(sa, sb, la) == 0) == want);
+                }
+            } else if (a->sc || b->sc) {
+                const vec *cv = a->sc ? a : b;
+                const char *lit = a->sc ? b->lit : a->lit;
+                char *set[1] = {(char *)lit};
+                if (build_lut(x, cv->sc, set, 1, err))
+                    return err->code;
+                for (size_t i = 0; i < n; i++) {
+                    on[i] = cv->nul[i];
+                    ob[i] = (uint8_t)((x->lut[cv->sc->v.codes[i]] == 0) == want);
+                }
+            } else {
+                memset(ob, (strcmp(a->lit, b->lit) == 0) == want, n);
+                memset(on, 0, n);
+            }
+            (void)str_eq_lit;
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            double xa = vt == VT_BOOL ? a->b[i] : a->num[i];
+            double xb = vt == VT_BOOL ? b->b[i] : b->num[i];
+            int r = 0;
+            switch (e->op) {
+            case E_EQ: r = xa == xb; break;
+            case E_NE: r = xa != xb; break;
+            case E_LT: r = xa < xb; break;
+            case E_LE: r = xa <= xb; break;
+            case E_GT: r = xa > xb; break;
+            default: r = xa >= xb; break;
+            }
+            ob[i] = (uint8_t)r;
+            on[i] = a->nul[i] || b->nul[i];
+        }
+        break;
+    }
+    case E_ADD:
+        for (size_t i = 0; i < n; i++) {
+            o[i] = a->num[i] + b->num[i];
+            on[i] = a->nul[i] || b->nul[i];
+        }
+        break;
+    case E_SUB: case E_DATEDIFF:
+        for (size_t i = 0; i < n; i++) {
+            o[i] = a->num[i] - b->num[i];
+            on[i] = a->nul[i] || b->nul[i];
+        }
+        break;
+    case E_MUL:
+        for (size_t i = 0; i < n; i++) {
+            o[i] = a->num[i] * b->num[i];
+            on[i] = a->nul[i] || b->nul[i] || !isfinite(o[i]);
+        }
+        break;
+    case E_DIV:
+        for (size_t i = 0; i < n; i++) {
+            on[i] = a->nul[i] || b->nul[i] || b->num[i] == 0;
+            o[i] = on[i] ? 0 : a->num[i] / b->num[i];
+            if (!isfinite(o[i])) {
+                o[i] = 0;
+                on[i] = 1;
+            }
+        }
+        break;
+    case E_NEG:
+        for (size_t i = 0; i < n; i++) {
+            o[i] = -a->num[i];
+            on[i] = a->nul[i];
+        }
+        break;
+    case E_ABS:
+        for (size_t i = 0; i < n; i++) {
+            o[i] = fabs(a->num[i]);
+            on[i] = a->nul[i];
+        }
+        break;
+    case E_BUCKET:
+        for (size_t i = 0; i < n; i++) {
+            double val = a->num[i];
+            on[i] = 1;
+            o[i] = 0;
+            if (a->nul[i] || !(val >= e->set_num[0]) || !(val < e->set_num[e->nset - 1]))
+                continue;
+            size_t lo = 0, hi = e->nset - 1; /* edges[lo] <= val < edges[hi] */
+            while (hi - lo > 1) {
+                size_t mid = (lo + hi) / 2;
+                if (val >= e->set_num[mid])
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            o[i] = (double)lo;
+            on[i] = 0;
+        }
+        break;
+    default:
+        return sr_error_set(err, SR_EINTERNAL, "unknown expression op %d", e->op);
+    }
+    return SR_OK;
+}
+
+/* ---- contribution bounding ---------------------------------------------------- */
+
+typedef struct ptable {
+    uint64_t *keys; /* 0 = empty */
+    uint32_t *cnt;
+    size_t cap, n;
+} ptable;
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+    const uint8_t *s = p;
+    uint64_t h = 0xcbf29ce484222325ULL ^ n;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 0x100000001b3ULL;
+    return mix64(h);
+}
+
+static int pt_grow(ptable *t, sr_error *err)
+{
+    size_t ncap = t->cap ? t->cap * 2 : 4096;
+    uint64_t *nk = calloc(ncap, sizeof *nk);
+    uint32_t *nc = calloc(ncap, sizeof *nc);
+    if (nk == NULL || nc == NULL) {
+        free(nk);
+        free(nc);
+        return sr_error_set(err, SR_ENOMEM, "out of memory for the person-id table (%zu ids)", t->n);
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->keys[i] == 0)
+            continue;
+        size_t j = t->keys[i] & (ncap - 1);
+        while (nk[j] != 0)
+            j = (j + 1) & (ncap - 1);
+        nk[j] = t->keys[i];
+        nc[j] = t->cnt[i];
+    }
+    free(t->keys);
+    free(t->cnt);
+    t->keys = nk;
+    t->cnt = nc;
+    t->cap = ncap;
+    return SR_OK;
+}
+
+/* Counts one more row for person key; *keep = 1 while the person has at
+ * most max rows. */
+static int pt_take(ptable *t, uint64_t key, uint64_t max, int *keep, sr_error *err)
+{
+    if (key == 0)
+        key = 1;
+    if ((t->n + 1) * 2 > t->cap && pt_grow(t, err))
+        return err->code;
+    size_t j = key & (t->cap - 1);
+    while (t->keys[j] != 0 && t->keys[j] != key)
+        j = (j + 1) & (t->cap - 1);
+    if (t->keys[j] == 0) {
+        t->keys[j] = key;
+        t->n++;
+    }
+    if (t->cnt[j] < max) {
+        t->cnt[j]++;
+        *keep = 1;
+    } else {
+        *keep = 0;
+    }
+    return SR_OK;
+}
+
+/* ---- accumulators --------------------------------------------------------------- */
+
+typedef struct dvec {
+    double *v;
+    size_t n, cap;
+} dvec;
+
+typedef struct ostate {
+    uint64_t *cnt; /* ngroups * nbins (histogram) or ngroups (others) */
+    double *sum, *sum2;
+    uint64_t *grid; /* DP quantiles: ngroups * ngrid */
+    dvec *vals;     /* exact quantiles: ngroups */
+} ostate;
+
+static int ostate_init(ostate *s, const sr_output *o, sr_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->cnt = calloc(o->ngroups * o->nbins, sizeof *s->cnt);
+    s->sum = calloc(o->ngroups, sizeof *s->sum);
+    s->sum2 = calloc(o->ngroups, sizeof *s->sum2);
+    if (!s->cnt || !s->sum || !s->sum2)
+        return sr_error_set(err, SR_ENOMEM, "out of memory for output %s", o->name);
+    if (o->kind == O_QUANTILES) {
+        if (o->mech == M_EXPONENTIAL) {
+            s->grid = calloc(o->ngroups * o->ngrid, sizeof *s->grid);
+            if (s->grid == NULL)
+                return sr_error_set(err, SR_ENOMEM, "out of memory for output %s", o->name);
+        } else {
+            s->vals = calloc(o->ngroups, sizeof *s->vals);
+            if (s->vals == NULL)
+                return sr_error_set(err, SR_ENOMEM, "out of memory for output %s", o->name);
+        }
+    }
+    return SR_OK;
+}
+
+static void ostate_free(ostate *s, const sr_output *o)
+{
+    free(s->cnt);
+    free(s->sum);
+    free(s->sum2);
+    free(s->grid);
+    if (s->vals)
+        for (size_t g = 0; g < o->ngroups; g++)
+            free(s->vals[g].v);
+    free(s->vals);
+}
+
+static int dvec_push(dvec *d, double v, sr_error *err)
+{
+    if (d->n == d->cap) {
+        size_t nc = d->cap ? d->cap * 2 : 1024;
+        double *nv = realloc(d->v, nc * sizeof *nv);
+        if (nv == NULL)
+            return sr_error_set(err, SR_ENOMEM, "out of memory holding values for exact quantiles");
+        d->v = nv;
+        d->cap = nc;
+    }
+    d->v[d->n++] = v;
+    return SR_OK;
+}
+
+/* Domain index of row i's value, or -1. */
+static int domain_index(xstate *x, const sr_domain *d, size_t i)
+{
+    const vec *v = &x->colv[d->col];
+    if (v->nul[i])
+        return -1;
+    if (d->vt == VT_STR)
+        return x->lut[v->sc->v.codes[i]];
+    double val = d->vt == VT_BOOL ? v->b[i] : v->num[i];
+    for (size_t k = 0; k < d->n; k++)
+        if (d->num[k] == val)
+            return (int)k;
+    return -1;
+}
+
+/* Computes the group cell of every selected row (UINT32_MAX = outside the
+ * declared domains). */
+static int group_cells(xstate *x, const sr_output *o, sr_error *err)
+{
+    for (size_t k = 0; k < x->nsel; k++)
+        x->gidx[k] = 0;
+    for (size_t g = 0; g < o->ngb; g++) {
+        const sr_domain *d = &o->gb[g];
+        if (d->vt == VT_STR && build_lut(x, x->colv[d->col].sc, d->str, d->n, err))
+            return err->code;
+        for (size_t k = 0; k < x->nsel; k++) {
+            if (x->gidx[k] == UINT32_MAX)
+                continue;
+            int di = domain_index(x, d, x->sel[k]);
+            x->gidx[k] = di < 0 ? UINT32_MAX : x->gidx[k] * (uint32_t)d->n + (uint32_t)di;
+        }
+    }
+    return SR_OK;
+}
+
+static double clampv(const sr_output *o, double v)
+{
+    if (!o->has_clamp)
+        return v;
+    return v < o->lo ? o->lo : v > o->hi ? o->hi : v;
+}
+
+static int accumulate(xstate *x, const sr_output *o, ostate *s, sr_error *err)
+{
+    if (group_cells(x, o, err))
+        return err->code;
+    const vec *v = o->col >= 0 ? &x->colv[o->col] : NULL;
+    int isbool = o->col >= 0 && x->p->cols[o->col].vt == VT_BOOL;
+    double mid = o->has_clamp ? (o->lo + o->hi) / 2 : 0;
+    /* noised mean/variance accumulate values centred on the clamp midpoint */
+    double centre = (o->mech != M_NONE && (o->kind == O_MEAN || o->kind == O_VARIANCE)) ? mid : 0;
+    if (o->kind == O_HISTOGRAM && o->hist_cat && o->cats.vt == VT_STR &&
+        build_lut(x, v->sc, o->cats.str, o->cats.n, err))
+        return err->code;
+    for (size_t k = 0; k < x->nsel; k++) {
+        uint32_t g = x->gidx[k];
+        size_t i = x->sel[k];
+        if (g == UINT32_MAX)
+            continue;
+        if (o->kind == O_COUNT) {
+            if (v == NULL || !v->nul[i])
+                s->cnt[g]++;
+            continue;
+        }
+        if (v->nul[i])
+            continue;
+        if (o->kind == O_HISTOGRAM) {
+            long bin = -1;
+            if (o->hist_cat) {
+                bin = domain_index(x, &o->cats, i);
+            } else {
+                double val = clampv(o, v->num[i]);
+                if (val >= o->edges[0] && val <= o->edges[o->nbins]) {
+                    size_t lo = 0, hi = o->nbins; /* last bin closed on the right */
+                    while (hi - lo > 1) {
+                        size_t m = (lo + hi) / 2;
+                        if (val >= o->edges[m])
+                            lo = m;
+                        else
+                            hi = m;
+                    }
+                    bin = (long)lo;
+                }
+            }
+            if (bin >= 0)
+                s->cnt[(size_t)g * o->nbins + (size_t)bin]++;
+            continue;
+        }
+        double val = clampv(o, isbool ? v->b[i] : v->num[i]);
+        s->cnt[g]++;
+        if (o->kind == O_QUANTILES) {
+            if (s->grid) {
+                double c = floor((val - o->lo) / o->grid);
+                size_t ci = c < 0 ? 0 : c >= (double)o->ngrid ? o->ngrid - 1 : (size_t)c;
+                s->grid[(size_t)g * o->ngrid + ci]++;
+            } else if (dvec_push(&s->vals[g], val, err)) {
+                return err->code;
+            }
+            continue;
+        }
+        double cv = val - centre;
+        s->sum[g] += cv;
+        s->sum2[g] += cv * cv;
+    }
+    return SR_OK;
+}
+
+/* ---- noise and results -------------------------------------------------------------- */
+
+typedef struct noise {
+    const sr_plan *p;
+    const sr_output *o;
+    sr_rng *rng;
+    double share;  /* fraction of the output's budget per component */
+    sr_error *err;
+} noise;
+
+/* Noises one statistic with the output's mechanism and `share` of its
+ * budget. sens: L1 (Laplace) / L2 (Gaussian) sensitivity of the statistic
+ * vector over all cells. scale_out: Laplace b or Gaussian sigma. */
+static int add_noise(noise *nz, double v, double sens, double res, double *out, double *scale_out)
+{
+    const sr_output *o = nz->o;
+    if (o->mech == M_LAPLACE || o->mech == M_EXPONENTIAL)
+        return sr_dp_laplace_fixed(nz->rng, v, sens, o->epsilon * nz->share, res, out, scale_out,
+                                   nz->err);
+    return sr_dp_gaussian_fixed(nz->rng, v, sens, o->rho * nz->share, res, out, scale_out, nz->err);
+}
+
+static double default_res(double sens)
+{
+    /* about 2^-20 of the sensitivity, a power of two */
+    return ldexp(1.0, (int)floor(log2(sens)) - 20);
+}
+
+/* Exact exponential mechanism over the grid (docs/DP.md): candidate i with
+ * utility -|L_i - q n| (L_i = values below candidate i) is drawn with
+ * probability proportional to exp(-eps (Umax - U_i) / (2 m)), by uniform
+ * proposals accepted with Bernoulli(exp(-gamma_i)). */
+static int em_quantile(sr_rng *rng, const uint64_t *grid, size_t ngrid, double q, double eps,
+                       uint64_t m, size_t *pick, sr_error *err)
+{
+    typedef unsigned __int128 u128;
+    uint64_t n = 0;
+    for (size_t i = 0; i < ngrid; i++)
+        n += grid[i];
+    const uint64_t qd = 1u << 16;
+    uint64_t qn = (uint64_t)llround(q * (double)qd);
+    uint64_t en = (uint64_t)floor(eps * 1048576.0); /* eps rounded down to 2^-20 */
+    if (en == 0)
+        en = 1;
+    /* U_i (scaled by qd) as distance; find its minimum */
+    uint64_t dmin = UINT64_MAX, L = 0;
+    uint64_t *dist = malloc(ngrid * sizeof *dist);
+    if (dist == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ngrid; i++) {
+        u128 a = (u128)L * qd, b = (u128)qn * n;
+        dist[i] = (uint64_t)(a > b ? a - b : b - a);
+        if (dist[i] < dmin)
+            dmin = dist[i];
+        L += grid[i];
+    }
+    u128 den = (u128)2 * 1048576u * m * qd;
+    for (;;) {
+        uint64_t i;
+        int acc;
+        if (sr_rng_uniform(rng, ngrid, &i, err) ||
+            sr_dp_bernoulli_exp_wide(rng, (u128)en * (dist[i] - dmin), den, &acc, err)) {
+            free(dist);
+            return err->code;
+        }
+        if (acc) {
+            *pick = i;
+            free(dist);
+            return SR_OK;
+        }
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* quantile_cont: linear interpolation between order statistics at (n-1) q. */
+static double exact_quantile(const double *v, size_t n, double q)
+{
+    double pos = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(pos);
+    size_t hi = lo + 1 < n ? lo + 1 : lo;
+    return v[lo] + (pos - (double)lo) * (v[hi] - v[lo]);
+}
+
+static int set_num(json_t *o, const char *k, double v)
+{
+    return json_object_set_new(o, k, json_real(v));
+}
+
+/* The cell object of group g: value / bins / quantiles, or suppressed. */
+static int finish_cell(noise *nz, ostate *s, size_t g, json_t *cell, json_t *noise_info)
+{
+    const sr_plan *p = nz->p;
+    const sr_output *o = nz->o;
+    sr_error *err = nz->err;
+    int dp = o->mech != M_NONE;
+    uint64_t m = p->max_rows;
+    double cnt = (double)s->cnt[g];
+    double scale;
+    int need_count = p->min_group > 0 && (o->kind == O_SUM || o->kind == O_QUANTILES);
+    switch (o->kind) {
+    case O_COUNT:
+        if (dp) {
+            nz->share = 1;
+            if (add_noise(nz, cnt, (double)m, 1, &cnt, &scale))
+                return err->code;
+            set_num(noise_info, "count_scale", scale);
+        }
+        if (p->min_group > 0 && cnt < (double)p->min_group)
+            return json_object_set_new(cell, "suppressed", json_true());
+        return json_object_set_new(cell, "value", json_real(cnt));
+    case O_SUM: {
+        double sum = s->sum[g];
+        if (dp) {
+            double sens = (double)m * fmax(fabs(o->lo), fabs(o->hi));
+            nz->share = need_count ? 0.5 : 1;
+            if (need_count) {
+                if (add_noise(nz, cnt, (double)m, 1, &cnt, &scale))
+                    return err->code;
+                set_num(noise_info, "count_scale", scale);
+            }
+            if (add_noise(nz, sum, sens, o->resolution > 0 ? o->resolution : default_res(sens), &sum,
+                          &scale))
+                return err->code;
+            set_num(noise_info, "sum_scale", scale);
+        }
+        if (p->min_group > 0 && cnt < (double)p->min_group)
+            return json_object_set_new(cell, "suppressed", json_true());
+        return json_object_set_new(cell, "value", json_real(sum));
+    }
+    case O_MEAN:
+    case O_VARIANCE: {
+        double s1 = s->sum[g], s2 = s->sum2[g];
+        double h = o->has_clamp ? (o->hi - o->lo) / 2 : 0, mid = o->has_clamp ? (o->lo + o->hi) / 2 : 0;
+        if (dp) {
+            nz->share = o->kind == O_MEAN ? 0.5 : 1.0 / 3;
+            double sens1 = (double)m * h, sens2 = (double)m * h * h;
+            if (add_noise(nz, cnt, (double)m, 1, &cnt, &scale))
+                return err->code;
+            set_num(noise_info, "count_scale", scale);
+            if (add_noise(nz, s1, sens1, o->resolution > 0 ? o->resolution : default_res(sens1), &s1,
+                          &scale))
+                return err->code;
+            set_num(noise_info, "sum_scale", scale);
+            if (o->kind == O_VARIANCE) {
+                if (add_noise(nz, s2, sens2, o->resolution > 0 ? o->resolution : default_res(sens2),
+                              &s2, &scale))
+                    return err->code;
+                set_num(noise_info, "sum_squares_scale", scale);
+            }
+        }
+        if (p->min_group > 0 && cnt < (double)p->min_group)
+            return json_object_set_new(cell, "suppressed", json_true());
+        if (!dp && cnt < (o->kind == O_MEAN ? 1 : 2))
+            return json_object_set_new(cell, "value", json_null());
+        double c = dp ? fmax(cnt, o->kind == O_MEAN ? 1 : 2) : cnt;
+        double val;
+        if (o->kind == O_MEAN) {
+            val = (dp ? mid : 0) + s1 / c;
+            if (dp)
+                val = fmin(fmax(val, o->lo), o->hi);
+        } else {
+            val = (s2 - s1 * s1 / c) / (c - 1);
+            if (dp)
+                val = fmin(fmax(val, 0), h * h * 4);
+            if (val < 0)
+                val = 0;
+        }
+        return json_object_set_new(cell, "value", json_real(val));
+    }
+    case O_HISTOGRAM: {
+        json_t *bins = json_array();
+        if (bins == NULL || json_object_set_new(cell, "bins", bins))
+            return sr_error_set(err, SR_ENOMEM, "out of memory");
+        for (size_t b = 0; b < o->nbins; b++) {
+            double c = (double)s->cnt[g * o->nbins + b];
+            if (dp) {
+                nz->share = 1;
+                if (add_noise(nz, c, (double)m, 1, &c, &scale))
+                    return err->code;
+                set_num(noise_info, "count_scale", scale);
+            }
+            json_t *bo = json_object();
+            if (bo == NULL || json_array_append_new(bins, bo))
+                return sr_error_set(err, SR_ENOMEM, "out of memory");
+            if (o->hist_cat) {
+                json_object_set(bo, "category", json_array_get(o->cats.json, b));
+            } else {
+                set_num(bo, "lo", o->edges[b]);
+                set_num(bo, "hi", o->edges[b + 1]);
+            }
+            if (p->min_group > 0 && c < (double)p->min_group)
+                json_object_set_new(bo, "suppressed", json_true());
+            else
+                set_num(bo, "count", c);
+        }
+        return SR_OK;
+    }
+    case O_QUANTILES: {
+        double qs[100];
+        if (dp) {
+            size_t parts = o->nq + (size_t)need_count;
+            nz->share = 1.0 / (double)parts;
+            if (need_count) {
+                if (add_noise(nz, cnt, (double)m, 1, &cnt, &scale))
+                    return err->code;
+                set_num(noise_info, "count_scale", scale);
+            }
+            if (!(p->min_group > 0 && cnt < (double)p->min_group)) {
+                for (size_t k = 0; k < o->nq; k++) {
+                    size_t pick = 0;
+                    if (em_quantile(nz->rng, s->grid + g * o->ngrid, o->ngrid, o->qs[k],
+                                    o->epsilon * nz->share, m, &pick, err))
+                        return err->code;
+                    qs[k] = o->lo + (double)pick * o->grid;
+                }
+                set_num(noise_info, "epsilon_per_quantile", o->epsilon * nz->share);
+            }
+        } else {
+            dvec *d = &s->vals[g];
+            qsort(d->v, d->n, sizeof *d->v, cmp_double);
+            for (size_t k = 0; k < o->nq; k++)
+                qs[k] = d->n ? exact_quantile(d->v, d->n, o->qs[k]) : NAN;
+        }
+        if (p->min_group > 0 && cnt < (double)p->min_group)
+            return json_object_set_new(cell, "suppressed", json_true());
+        json_t *arr = json_array();
+        if (arr == NULL || json_object_set_new(cell, "quantiles", arr))
+            return sr_error_set(err, SR_ENOMEM, "out of memory");
+        for (size_t k = 0; k < o->nq; k++) {
+            json_t *qo = json_object();
+            if (qo == NULL || json_array_append_new(arr, qo))
+                return sr_error_set(err, SR_ENOMEM, "out of memory");
+            set_num(qo, "q", o->qs[k]);
+            json_object_set_new(qo, "value", isnan(qs[k]) ? json_null() : json_real(qs[k]));
+        }
+        return SR_OK;
+    }
+    }
+    return sr_error_set(err, SR_EINTERNAL, "unknown output kind");
+}
+
+static int finish_output(const sr_plan *p, const sr_output *o, ostate *s, sr_rng *rng,
+                         json_t *outs, sr_error *err)
+{
+    json_t *jo = json_object();
+    json_t *ni = json_object();
+    if (jo == NULL || ni == NULL || json_object_set_new(outs, o->name, jo)) {
+        json_decref(ni);
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    }
+    json_object_set_new(jo, "type", json_string(sr_engine_kind_name(o->kind)));
+    json_object_set(jo, "privacy", o->privacy_json);
+    noise nz = {p, o, rng, 1, err};
+    if (o->mech != M_NONE && rng == NULL) {
+        json_decref(ni);
+        return sr_error_set(err, SR_EINVAL, "output %s is noised but no random source was given",
+                            o->name);
+    }
+    if (o->ngb == 0) {
+        if (finish_cell(&nz, s, 0, jo, ni)) {
+            json_decref(ni);
+            return err->code;
+        }
+    } else {
+        json_t *groups = json_array();
+        if (groups == NULL || json_object_set_new(jo, "groups", groups)) {
+            json_decref(ni);
+            return sr_error_set(err, SR_ENOMEM, "out of memory");
+        }
+        for (size_t g = 0; g < o->ngroups; g++) {
+            json_t *cell = json_object(), *key = json_object();
+            if (cell == NULL || key == NULL || json_array_append_new(groups, cell) ||
+                json_object_set_new(cell, "key", key)) {
+                json_decref(ni);
+                return sr_error_set(err, SR_ENOMEM, "out of memory");
+            }
+            size_t rem = g, idx[4];
+            for (size_t k = o->ngb; k-- > 0;) {
+                idx[k] = rem % o->gb[k].n;
+                rem /= o->gb[k].n;
+            }
+            for (size_t k = 0; k < o->ngb; k++)
+                json_object_set(key, p->cols[o->gb[k].col].name,
+                                json_array_get(o->gb[k].json, idx[k]));
+            if (finish_cell(&nz, s, g, cell, ni)) {
+                json_decref(ni);
+                return err->code;
+            }
+        }
+    }
+    if (o->mech != M_NONE) {
+        json_object_set_new(ni, "max_rows_per_person", json_integer((json_int_t)p->max_rows));
+        json_object_set_new(jo, "noise", ni);
+    } else {
+        json_decref(ni);
+    }
+    return SR_OK;
+}
+
+/* ---- the run ---------------------------------------------------------------------- */
+
+static int person_key(xstate *x, size_t i, uint64_t *key)
+{
+    const sr_plan *p = x->p;
+    const vec *v = &x->colv[p->person_col];
+    if (v->nul[i])
+        return 0;
+    switch (p->cols[p->person_col].vt) {
+    case VT_STR: {
+        size_t n;
+        const char *s = sr_chunk_str(v->sc, i, &n);
+        *key = hash_bytes(s, n);
+        return 1;
+    }
+    case VT_BOOL:
+        *key = mix64(v->b[i]);
+        return 1;
+    default: {
+        double d = v->num[i];
+        uint64_t u;
+        memcpy(&u, &d, sizeof u);
+        *key = mix64(u);
+        return 1;
+    }
+    }
+}
+
+static int process_batch(xstate *x, const sr_batch *b, ptable *pt, ostate *st, sr_error *err)
+{
+    const sr_plan *p = x->p;
+    size_t n = b->nrows;
+    if (n > x->cap)
+        return sr_error_set(err, SR_ELIMIT, "batch of %zu rows exceeds the executor's %zu", n,
+                            x->cap);
+    if (b->ncols != p->schema.ncols)
+        return sr_error_set(err, SR_EFORMAT, "batch has %zu columns, schema has %zu", b->ncols,
+                            p->schema.ncols);
+    const uint8_t *used = x->used;
+    for (size_t c = 0; c < p->schema.ncols; c++) {
+        if (!used[c])
+            continue;
+        if (b->cols[c].nrows != n)
+            return sr_error_set(err, SR_EFORMAT, "column \"%s\" has %zu rows, batch has %zu",
+                                p->cols[c].name, b->cols[c].nrows, n);
+        if (load_col(x, c, &b->cols[c], err))
+            return err->code;
+    }
+    for (size_t c = p->schema.ncols; c < p->ncols; c++) {
+        const sr_expr *e = p->cols[c].expr;
+        if (eval(x, e, n, err))
+            return err->code;
+        const vec *ev = &x->slots[e->slot];
+        vec *cv = &x->colv[c];
+        cv->num = ev->num;
+        cv->b = ev->b;
+        cv->nul = ev->nul;
+        cv->sc = ev->sc;
+    }
+    x->nsel = 0;
+    if (p->filter) {
+        if (eval(x, p->filter, n, err))
+            return err->code;
+        const vec *fv = &x->slots[p->filter->slot];
+        for (size_t i = 0; i < n; i++)
+            if (!fv->nul[i] && fv->b[i])
+                x->sel[x->nsel++] = (uint32_t)i;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            x->sel[i] = (uint32_t)i;
+        x->nsel = n;
+    }
+    if (p->person_col >= 0) {
+        size_t k = 0;
+        for (size_t j = 0; j < x->nsel; j++) {
+            uint64_t key;
+            int keep = 0;
+            if (person_key(x, x->sel[j], &key) && pt_take(pt, key, p->max_rows, &keep, err))
+                return err->code;
+            if (keep)
+                x->sel[k++] = x->sel[j];
+        }
+        x->nsel = k;
+    }
+    for (size_t o = 0; o < p->nout; o++)
+        if (accumulate(x, &p->out[o], &st[o], err))
+            return err->code;
+    return SR_OK;
+}
+
+int sr_engine_run(const sr_plan *p, sr_engine_source *src, size_t nsrc, const sr_engine_opts *opts,
+                  json_t **result, sr_error *err)
+{
+    xstate x;
+    ptable pt = {0};
+    ostate *st = NULL;
+    json_t *res = NULL;
+    int rc = SR_OK;
+    *result = NULL;
+    /* every plan source exactly once */
+    for (size_t i = 0; i < p->nsrc; i++) {
+        size_t hits = 0;
+        for (size_t k = 0; k < nsrc; k++)
+            hits += strcmp(src[k].owner, p->owners[i]) == 0;
+        if (hits != 1)
+            return sr_error_set(err, SR_EINVAL, "owner \"%s\": %zu data sources given, need 1",
+                                p->owners[i], hits);
+    }
+    if (nsrc != p->nsrc)
+        return sr_error_set(err, SR_EINVAL, "%zu data sources given; the recipe reads %zu", nsrc,
+                            p->nsrc);
+    if (p->any_dp && (opts == NULL || opts->rng == NULL))
+        return sr_error_set(err, SR_EINVAL, "the recipe noises outputs: a random source is needed");
+    size_t cap = 0;
+    const sr_batch *b;
+    st = calloc(p->nout, sizeof *st);
+    if (st == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    memset(&x, 0, sizeof x);
+    x.p = p;
+    for (size_t o = 0; o < p->nout && rc == SR_OK; o++)
+        rc = ostate_init(&st[o], &p->out[o], err);
+    for (size_t s = 0; s < nsrc && rc == SR_OK; s++) {
+        for (;;) {
+            if ((rc = src[s].next(src[s].ctx, &b, err)) != SR_OK) {
+                sr_error_prefix(err, "reading %s's data", src[s].owner);
+                break;
+            }
+            if (b->nrows == 0)
+                break;
+            if (b->nrows > cap) {
+                if (cap > 0)
+                    xs_free(&x);
+                cap = b->nrows < 65536 ? 65536 : b->nrows;
+                if ((rc = xs_init(&x, p, cap, err)) != SR_OK)
+                    break;
+            }
+            if ((rc = process_batch(&x, b, &pt, st, err)) != SR_OK) {
+                sr_error_prefix(err, "%s's data", src[s].owner);
+                break;
+            }
+        }
+    }
+    if (rc == SR_OK) {
+        res = json_object();
+        json_t *outs = json_object(), *priv = json_object();
+        if (res == NULL || outs == NULL || priv == NULL) {
+            json_decref(outs);
+            json_decref(priv);
+            rc = sr_error_set(err, SR_ENOMEM, "out of memory");
+        } else {
+            json_object_set_new(res, "format", json_string("sealroom-result-v1"));
+            json_object_set_new(res, "mode", json_string(opts && opts->mode ? opts->mode : "run"));
+            json_object_set_new(priv, "epsilon_budget", json_real(p->budget_eps));
+            json_object_set_new(priv, "delta_budget", json_real(p->budget_delta));
+            json_object_set_new(priv, "epsilon_spent", json_real(p->spent_eps));
+            json_object_set_new(priv, "delta_spent", json_real(p->spent_delta));
+            json_object_set_new(priv, "rho_spent", json_real(p->spent_rho));
+            json_object_set_new(priv, "person_id", p->person_col >= 0
+                                                       ? json_string(p->cols[p->person_col].name)
+                                                       : json_null());
+            json_object_set_new(priv, "max_rows_per_person", json_integer((json_int_t)p->max_rows));
+            json_object_set_new(priv, "min_group_size", json_integer((json_int_t)p->min_group));
+            json_object_set_new(res, "privacy", priv);
+            json_object_set_new(res, "outputs", outs);
+            for (size_t o = 0; o < p->nout && rc == SR_OK; o++)
+                rc = finish_output(p, &p->out[o], &st[o], opts ? opts->rng : NULL, outs, err);
+        }
+    }
+    if (cap > 0)
+        xs_free(&x);
+    for (size_t o = 0; o < p->nout; o++)
+        ostate_free(&st[o], &p->out[o]);
+    free(st);
+    free(pt.keys);
+    free(pt.cnt);
+    if (rc != SR_OK) {
+        json_decref(res);
+        return rc;
+    }
+    *result = res;
+    return SR_OK;
+}
+
+/* ---- CSV source ------------------------------------------------------------------------ */
+
+struct sr_engine_csv {
+    sr_csv_reader *r;
+    sr_schema schema;
+    sr_batch batch;
+    int open_batch;
+};
+
+int sr_engine_csv_open(const char *path, const sr_schema *schema, size_t batch_rows,
+                       sr_engine_csv **out, sr_error *err)
+{
+    *out = NULL;
+    sr_engine_csv *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    c->schema = *schema;
+    c->r = sr_csv_open(path, err);
+    if (c->r == NULL) {
+        free(c);
+        return err ? err->code : SR_EIO;
+    }
+    if (sr_csv_check_header(c->r, schema, err) ||
+        sr_batch_init(&c->batch, schema, batch_rows ? batch_rows : 65536, 1, err)) {
+        int code = err ? err->code : SR_EFORMAT;
+        sr_engine_csv_close(c);
+        return code;
+    }
+    c->open_batch = 1;
+    *out = c;
+    return SR_OK;
+}
+
+void sr_engine_csv_close(sr_engine_csv *c)
+{
+    if (c == NULL)
+        return;
+    if (c->open_batch)
+        sr_batch_free(&c->batch);
+    sr_csv_close(c->r);
+    free(c);
+}
+
+static int csv_next(void *ctx, const sr_batch **b, sr_error *err)
+{
+    sr_engine_csv *c = ctx;
+    int rc = sr_csv_read_batch(c->r, &c->schema, &c->batch, err);
+    *b = &c->batch;
+    return rc;
+}
+
+void sr_engine_csv_source(sr_engine_csv *c, const char *owner, sr_engine_source *src)
+{
+    src->owner = owner;
+    src->next = csv_next;
+    src->ctx = c;
+}
