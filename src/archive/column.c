@@ -197,11 +197,11 @@ void sr_date_format(int32_t days, char out[11])
 /* ---------------------------------------------------------------- chunks */
 
 /* Private open-addressing index from string to dictionary code, used while
- * a chunk is being built. slots hold code + 1 (0 = empty). */
+ * a chunk is being built. A slot holds (hash << 32) | (code + 1), 0 = empty,
+ * so a probe compares hashes without touching the dictionary. */
 typedef struct dict_index {
-    uint32_t *slots;
-    size_t nslots; /* power of two */
-    uint32_t *hashes; /* hash of each dictionary entry (dict_cap entries) */
+    uint64_t *slots;
+    size_t nslots; /* power of two, at least 2 * dict_count */
 } dict_index;
 
 static uint32_t str_hash(const uint8_t *p, size_t n)
@@ -252,7 +252,6 @@ static void index_free(sr_chunk *c)
     if (ix == NULL)
         return;
     free(ix->slots);
-    free(ix->hashes);
     free(ix);
     c->dict_index = NULL;
 }
@@ -302,7 +301,7 @@ void sr_chunk_reset(sr_chunk *c)
         sr_buf_reset(&c->dict_bytes);
         dict_index *ix = c->dict_index;
         if (ix != NULL)
-            memset(ix->slots, 0, ix->nslots * sizeof(uint32_t));
+            memset(ix->slots, 0, ix->nslots * sizeof(uint64_t));
     }
 }
 
@@ -389,65 +388,93 @@ int sr_chunk_append_date(sr_chunk *c, int32_t days, sr_error *err)
     return SR_OK;
 }
 
-static int index_rebuild(sr_chunk *c, size_t nslots, sr_error *err)
+static inline int entry_equals(const sr_chunk *c, size_t k, const uint8_t *s, size_t n)
 {
-    dict_index *ix = c->dict_index;
-    uint32_t *slots = calloc(nslots, sizeof(uint32_t));
+    uint32_t off = c->dict_offsets[k];
+    if (c->dict_offsets[k + 1] - off != n)
+        return 0;
+    const uint8_t *p = c->dict_bytes.data + off;
+    if (n <= 16) {
+        for (size_t i = 0; i < n; i++)
+            if (p[i] != s[i])
+                return 0;
+        return 1;
+    }
+    return memcmp(p, s, n) == 0;
+}
+
+static int index_grow(dict_index *ix, size_t nslots, sr_error *err)
+{
+    uint64_t *slots = calloc(nslots, sizeof(uint64_t));
     if (slots == NULL)
         return sr_error_set(err, SR_ENOMEM, "out of memory for a dictionary index");
+    size_t mask = nslots - 1;
+    for (size_t i = 0; i < ix->nslots; i++) {
+        uint64_t e = ix->slots[i];
+        if (e == 0)
+            continue;
+        size_t s = (size_t)(e >> 32) & mask;
+        while (slots[s] != 0)
+            s = (s + 1) & mask;
+        slots[s] = e;
+    }
     free(ix->slots);
     ix->slots = slots;
     ix->nslots = nslots;
-    size_t mask = nslots - 1;
-    for (size_t k = 0; k < c->dict_count; k++) {
-        size_t s = ix->hashes[k] & mask;
-        while (slots[s] != 0)
-            s = (s + 1) & mask;
-        slots[s] = (uint32_t)(k + 1);
-    }
     return SR_OK;
 }
 
-/* Creates the index for a chunk that has none (new, or decoded). */
-static int index_create(sr_chunk *c, sr_error *err)
+/* Creates the index for a chunk that has none (new, or decoded). *dup (if
+ * not NULL) is set when two dictionary entries are equal. */
+static int index_create(sr_chunk *c, int *dup, sr_error *err)
 {
     dict_index *ix = calloc(1, sizeof *ix);
     if (ix == NULL)
         return sr_error_set(err, SR_ENOMEM, "out of memory for a dictionary index");
-    ix->hashes = calloc(c->dict_cap ? c->dict_cap : 1, sizeof(uint32_t));
-    if (ix->hashes == NULL) {
-        free(ix);
-        return sr_error_set(err, SR_ENOMEM, "out of memory for a dictionary index");
-    }
-    c->dict_index = ix;
-    for (size_t k = 0; k < c->dict_count; k++) {
-        const uint8_t *p = c->dict_bytes.data + c->dict_offsets[k];
-        ix->hashes[k] = str_hash(p, c->dict_offsets[k + 1] - c->dict_offsets[k]);
-    }
     size_t nslots = 64;
     while (nslots < 2 * (c->dict_count + 1))
         nslots *= 2;
-    return index_rebuild(c, nslots, err);
+    ix->slots = calloc(nslots, sizeof(uint64_t));
+    if (ix->slots == NULL) {
+        free(ix);
+        return sr_error_set(err, SR_ENOMEM, "out of memory for a dictionary index");
+    }
+    ix->nslots = nslots;
+    c->dict_index = ix;
+    size_t mask = nslots - 1;
+    for (size_t k = 0; k < c->dict_count; k++) {
+        const uint8_t *p = c->dict_bytes.data + c->dict_offsets[k];
+        size_t n = c->dict_offsets[k + 1] - c->dict_offsets[k];
+        uint32_t h = str_hash(p, n);
+        size_t s = h & mask;
+        while (ix->slots[s] != 0) {
+            uint64_t e = ix->slots[s];
+            if (dup != NULL && (uint32_t)(e >> 32) == h && entry_equals(c, (uint32_t)e - 1, p, n))
+                *dup = 1;
+            s = (s + 1) & mask;
+        }
+        ix->slots[s] = ((uint64_t)h << 32) | (uint64_t)(k + 1);
+    }
+    return SR_OK;
 }
 
 /* Finds s in the dictionary, adding it if new; *code receives its code. */
 static int dict_lookup_add(sr_chunk *c, const uint8_t *s, size_t n, uint32_t *code, sr_error *err)
 {
     int rc;
-    if (c->dict_index == NULL && (rc = index_create(c, err)) != SR_OK)
+    if (c->dict_index == NULL && (rc = index_create(c, NULL, err)) != SR_OK)
         return rc;
     dict_index *ix = c->dict_index;
     uint32_t h = str_hash(s, n);
     size_t mask = ix->nslots - 1;
     size_t slot = h & mask;
     for (;;) {
-        uint32_t e = ix->slots[slot];
+        uint64_t e = ix->slots[slot];
         if (e == 0)
             break;
-        size_t k = e - 1;
-        if (ix->hashes[k] == h) {
-            uint32_t off = c->dict_offsets[k];
-            if (c->dict_offsets[k + 1] - off == n && (n == 0 || memcmp(c->dict_bytes.data + off, s, n) == 0)) {
+        if ((uint32_t)(e >> 32) == h) {
+            size_t k = (uint32_t)e - 1;
+            if (entry_equals(c, k, s, n)) {
                 *code = (uint32_t)k;
                 return SR_OK;
             }
@@ -463,19 +490,14 @@ static int dict_lookup_add(sr_chunk *c, const uint8_t *s, size_t n, uint32_t *co
         if (no == NULL)
             return sr_error_set(err, SR_ENOMEM, "out of memory for a dictionary");
         c->dict_offsets = no;
-        uint32_t *nh = realloc(ix->hashes, ncap * sizeof(uint32_t));
-        if (nh == NULL)
-            return sr_error_set(err, SR_ENOMEM, "out of memory for a dictionary");
-        ix->hashes = nh;
         c->dict_cap = ncap;
     }
     if ((rc = sr_buf_append(&c->dict_bytes, s, n, err)) != SR_OK)
         return rc;
     size_t k = c->dict_count++;
     c->dict_offsets[k + 1] = (uint32_t)c->dict_bytes.len;
-    ix->hashes[k] = h;
-    ix->slots[slot] = (uint32_t)(k + 1);
-    if (2 * c->dict_count > ix->nslots && (rc = index_rebuild(c, ix->nslots * 2, err)) != SR_OK)
+    ix->slots[slot] = ((uint64_t)h << 32) | (uint64_t)(k + 1);
+    if (2 * c->dict_count > ix->nslots && (rc = index_grow(ix, ix->nslots * 2, err)) != SR_OK)
         return rc;
     *code = (uint32_t)k;
     return SR_OK;
@@ -851,26 +873,13 @@ int sr_chunk_decode(const uint8_t *data, size_t len, sr_type expect, size_t max_
             break;
         pos += width * n;
         /* dictionary entries must be distinct: build the index and check */
-        if ((rc = index_create(out, err)) != SR_OK) {
+        int dup = 0;
+        if ((rc = index_create(out, &dup, err)) != SR_OK) {
             sr_chunk_free(out);
             return rc;
         }
-        dict_index *ix = out->dict_index;
-        for (size_t k = 0; k < count && why == NULL; k++) {
-            size_t mask = ix->nslots - 1, s = ix->hashes[k] & mask;
-            const uint8_t *pk = bytes + out->dict_offsets[k];
-            size_t lk = out->dict_offsets[k + 1] - out->dict_offsets[k];
-            while (ix->slots[s] != 0) {
-                size_t j = ix->slots[s] - 1;
-                if (j != k && ix->hashes[j] == ix->hashes[k] &&
-                    out->dict_offsets[j + 1] - out->dict_offsets[j] == lk &&
-                    memcmp(bytes + out->dict_offsets[j], pk, lk) == 0) {
-                    why = "duplicate dictionary entry";
-                    break;
-                }
-                s = (s + 1) & mask;
-            }
-        }
+        if (dup)
+            why = "duplicate dictionary entry";
         break;
     }
     }

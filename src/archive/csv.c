@@ -230,9 +230,16 @@ int sr_csv_parse_float(const char *s, size_t n, double *out)
     return SR_OK;
 }
 
-static int is_word(const uint8_t *p, size_t n, const char *w, size_t wn)
+/* Case-insensitive match of p[0..n) against the lowercase ASCII word w. */
+static inline int is_word(const uint8_t *p, size_t n, const char *w, size_t wn)
 {
-    return n == wn && strncasecmp((const char *)p, w, wn) == 0;
+    if (n != wn)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((p[i] | 0x20) != (uint8_t)w[i])
+            return 0;
+    }
+    return 1;
 }
 
 int sr_csv_parse_bool(const char *s, size_t n, int *out)
@@ -418,6 +425,14 @@ static inline int next_field(tok *t, field *f, const uint8_t *ucls, const uint8_
  * the scan stops right after record number `want`. *last receives the
  * offset just past the last boundary seen (unchanged if none) and
  * *lines_at_last the line count there. Returns the bytes consumed. */
+static inline unsigned popcount16(unsigned x)
+{
+    x = x - ((x >> 1) & 0x5555u);
+    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+    x = (x + (x >> 4)) & 0x0F0Fu;
+    return (x + (x >> 8)) & 0x1Fu;
+}
+
 static size_t scan_records(const uint8_t *p, size_t n, int *inq, uint64_t *lines, size_t *nrec,
                            size_t want, size_t *last, uint64_t *lines_at_last)
 {
@@ -436,7 +451,7 @@ static size_t scan_records(const uint8_t *p, size_t n, int *inq, uint64_t *lines
                 i += 16;
                 continue;
             }
-            unsigned c = (unsigned)__builtin_popcount(mn);
+            unsigned c = popcount16(mn);
             if (q) {
                 ln += c;
                 i += 16;
