@@ -5,9 +5,9 @@
 
 const char sr_cmd_consortium_summary[] = "create a consortium on a gate, show it, list consortia by criteria, change owners";
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    printf("Usage: sealroom consortium create --name NAME --owner ID=0xADDRESS[:JURISDICTION[:GRADES]]...\n"
+    fprintf(f, "Usage: sealroom consortium create --name NAME --owner ID=0xADDRESS[:JURISDICTION[:GRADES]]...\n"
            "                                  --threshold K --kms-pubkey HEX --gate SPEC --key DEPLOYER.key\n"
            "                                  [--chain-id N] [--json]\n"
            "       sealroom consortium info --gate SPEC [--json]\n"
@@ -422,12 +422,12 @@ static int cmd_change_owners(int argc, char **argv)
 
 int sr_cmd_consortium(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        usage();
-        return argc < 2 ? SR_EXIT_USAGE : SR_EXIT_OK;
+    if (argc < 2) {
+        usage(stderr);
+        return SR_EXIT_USAGE;
     }
     if (sr_cli_wants_help(argc, argv)) {
-        usage();
+        usage(stdout);
         return SR_EXIT_OK;
     }
     if (strcmp(argv[1], "create") == 0)
