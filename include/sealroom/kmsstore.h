@@ -34,6 +34,11 @@ void sr_kms_store_close(sr_kms_store *s);
  * (unix seconds, injected for tests). */
 int sr_kms_nonce_issue(sr_kms_store *s, int64_t now, uint8_t nonce[SR_KMS_NONCE_LEN], sr_error *err);
 
+/* Read-only look at a nonce: SR_OK if it exists, is unused and unexpired
+ * at now; else SR_EDENIED with the cause ("nonce unknown", "nonce already
+ * used", "nonce expired"). The release transaction checks again. */
+int sr_kms_nonce_check(sr_kms_store *s, const uint8_t nonce[SR_KMS_NONCE_LEN], int64_t now, sr_error *err);
+
 /* Converts epsilon to micro-epsilon, rounding a charge up and a total down
  * (never in the owner's disfavour). Fails on negative / non-finite / huge. */
 int sr_kms_eps_to_micro(double eps, int round_up, int64_t *out, sr_error *err);

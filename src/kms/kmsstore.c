@@ -288,6 +288,23 @@ static int nonce_consume(sr_kms_store *s, const uint8_t nonce[SR_KMS_NONCE_LEN],
     return rc;
 }
 
+int sr_kms_nonce_check(sr_kms_store *s, const uint8_t nonce[SR_KMS_NONCE_LEN], int64_t now, sr_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT expires, used FROM nonces WHERE nonce = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "prepare nonce lookup");
+    sqlite3_bind_blob(st, 1, nonce, SR_KMS_NONCE_LEN, SQLITE_STATIC);
+    int rc = SR_OK;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        rc = sr_error_set(err, SR_EDENIED, "nonce unknown");
+    else if (sqlite3_column_int(st, 1))
+        rc = sr_error_set(err, SR_EDENIED, "nonce already used");
+    else if (now > sqlite3_column_int64(st, 0))
+        rc = sr_error_set(err, SR_EDENIED, "nonce expired");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int budget_get(sr_kms_store *s, const char *dataset, int64_t *spent, sr_error *err)
 {
     sqlite3_stmt *st = NULL;
