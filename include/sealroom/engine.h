@@ -69,6 +69,7 @@ typedef struct sr_engine_opts {
     sr_rng *rng;        /* noise source (required if any output is noised) */
     const char *mode;   /* written as result "mode", e.g. "unsigned local dry run" */
     unsigned threads;   /* worker threads for models; 0 = 2 */
+    const uint8_t *compose_hash; /* 32 bytes written as result "compose_hash", or NULL */
 } sr_engine_opts;
 
 /* Runs the plan over the sources (one per plan source owner, any order)
@@ -89,6 +90,16 @@ int sr_engine_csv_open(const char *path, const sr_schema *schema, size_t batch_r
 void sr_engine_csv_close(sr_engine_csv *c);
 /* Fills *src (owner borrowed) to read from c. */
 void sr_engine_csv_source(sr_engine_csv *c, const char *owner, sr_engine_source *src);
+
+/* A sealed archive as a source: decrypts only the columns the plan uses
+ * (sr_plan_columns_used) through sr_archive_scan. The archive must be
+ * unlocked and outlive the source. */
+struct sr_archive;
+typedef struct sr_engine_arch sr_engine_arch;
+int sr_engine_archive_open(struct sr_archive *a, const sr_plan *p, const char *owner,
+                           sr_engine_arch **out, sr_error *err);
+void sr_engine_archive_close(sr_engine_arch *s);
+void sr_engine_archive_source(sr_engine_arch *s, const char *owner, sr_engine_source *src);
 
 #ifdef __cplusplus
 }

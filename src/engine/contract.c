@@ -95,7 +95,8 @@ static int check_cell(const sr_output *o, const json_t *cell, int grouped, const
 
 int sr_engine_check_result(const sr_plan *p, const json_t *res, sr_error *err)
 {
-    static const char *const k_top[] = {"format", "mode", "privacy", "outputs", NULL};
+    static const char *const k_top[] = {"format", "mode", "compose_hash", "privacy", "outputs",
+                                        NULL};
     if (!json_is_object(res))
         return sr_error_set(err, SR_EVERIFY, "result: not an object");
     if (only_keys(res, k_top, "result", err))

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "sealroom/buf.h"
 #include "sealroom/csv.h"
 #include "sealroom/dp.h"
 
@@ -1079,6 +1080,11 @@ int sr_engine_run(const sr_plan *p, sr_engine_source *src, size_t nsrc, const sr
         } else {
             json_object_set_new(res, "format", json_string("sealroom-result-v1"));
             json_object_set_new(res, "mode", json_string(opts && opts->mode ? opts->mode : "run"));
+            if (opts && opts->compose_hash) {
+                char hex[65];
+                sr_hex_encode(opts->compose_hash, 32, hex);
+                json_object_set_new(res, "compose_hash", json_string(hex));
+            }
             json_object_set_new(priv, "epsilon_budget", json_real(p->budget_eps));
             json_object_set_new(priv, "delta_budget", json_real(p->budget_delta));
             json_object_set_new(priv, "epsilon_spent", json_real(p->spent_eps));

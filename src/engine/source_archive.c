@@ -1,0 +1,92 @@
+/* sealroom engine: a sealed archive as a batch source, decrypting only the
+ * columns the plan reads. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "sealroom/archive.h"
+
+struct sr_engine_arch {
+    sr_archive_scan *scan;
+    size_t ncols;              /* schema columns */
+    size_t nsel;
+    size_t sel[SR_MAX_COLUMNS];
+    sr_batch sub;              /* the scanned subset */
+    sr_chunk *view_cols;       /* schema.ncols chunks; unused ones empty */
+    sr_batch view;
+};
+
+int sr_engine_archive_open(struct sr_archive *a, const sr_plan *p, const char *owner,
+                           sr_engine_arch **out, sr_error *err)
+{
+    *out = NULL;
+    const sr_manifest *m = sr_archive_manifest(a);
+    uint8_t mask[SR_MAX_COLUMNS];
+    if (m->schema.ncols != p->schema.ncols)
+        return sr_error_set(err, SR_EFORMAT, "archive of %s has %zu columns, the recipe's schema %zu",
+                            owner, m->schema.ncols, p->schema.ncols);
+    for (size_t c = 0; c < m->schema.ncols; c++)
+        if (m->schema.cols[c].type != p->schema.cols[c].type ||
+            strcmp(m->schema.cols[c].name, p->schema.cols[c].name) != 0)
+            return sr_error_set(err, SR_EFORMAT, "archive of %s: column %zu (%s) differs from the "
+                                "recipe's schema", owner, c, m->schema.cols[c].name);
+    if (sr_plan_columns_used(p, owner, mask, p->schema.ncols, err))
+        return err->code;
+    sr_engine_arch *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    s->ncols = p->schema.ncols;
+    for (size_t c = 0; c < s->ncols; c++)
+        if (mask[c])
+            s->sel[s->nsel++] = c;
+    if (s->nsel == 0) /* a plain count still needs the row structure */
+        s->sel[s->nsel++] = 0;
+    s->view_cols = calloc(s->ncols, sizeof *s->view_cols);
+    if (s->view_cols == NULL) {
+        free(s);
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    }
+    if (sr_archive_scan_open(a, s->sel, s->nsel, &s->scan, err)) {
+        free(s->view_cols);
+        free(s);
+        return err->code;
+    }
+    *out = s;
+    return SR_OK;
+}
+
+void sr_engine_archive_close(sr_engine_arch *s)
+{
+    if (s == NULL)
+        return;
+    sr_archive_scan_close(s->scan);
+    sr_batch_free(&s->sub);
+    free(s->view_cols);
+    free(s);
+}
+
+static int arch_next(void *ctx, const sr_batch **b, sr_error *err)
+{
+    sr_engine_arch *s = ctx;
+    int rc = sr_archive_read_batch(s->scan, &s->sub, err);
+    if (rc != SR_OK)
+        return rc;
+    if (s->sub.ncols != s->nsel && s->sub.nrows > 0)
+        return sr_error_set(err, SR_EINTERNAL, "archive scan returned %zu columns, asked %zu",
+                            s->sub.ncols, s->nsel);
+    memset(s->view_cols, 0, s->ncols * sizeof *s->view_cols);
+    for (size_t k = 0; k < s->nsel && s->sub.nrows > 0; k++)
+        s->view_cols[s->sel[k]] = s->sub.cols[k]; /* shallow: read only */
+    s->view.ncols = s->ncols;
+    s->view.nrows = s->sub.nrows;
+    s->view.cols = s->view_cols;
+    *b = &s->view;
+    return SR_OK;
+}
+
+void sr_engine_archive_source(sr_engine_arch *s, const char *owner, sr_engine_source *src)
+{
+    src->owner = owner;
+    src->next = arch_next;
+    src->ctx = s;
+}
