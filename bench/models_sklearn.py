@@ -1,0 +1,24 @@
+#!/usr/bin/python3
+"""sklearn side of bench/models.sh: fit LogisticRegression(solver="lbfgs") on
+the column-major binary file written by models_gen.py, print JSON with the
+fit time and coefficients. usage: models_sklearn.py FILE P L2 [MAX_ITER]"""
+import json
+import sys
+import time
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+path, p, l2 = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+max_iter = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
+raw = np.fromfile(path, dtype="<f8")
+n = raw.size // (p + 1)
+cols = raw.reshape(p + 1, n)
+X = np.ascontiguousarray(cols[:p].T)
+y = cols[p].copy()
+del raw, cols
+t0 = time.perf_counter()
+m = LogisticRegression(C=1.0 / l2, solver="lbfgs", max_iter=max_iter).fit(X, y)
+fit = time.perf_counter() - t0
+print(json.dumps({"n": n, "fit_seconds": fit, "n_iter": int(m.n_iter_[0]),
+                  "coef": m.coef_[0].tolist(), "intercept": float(m.intercept_[0])}))
