@@ -133,7 +133,7 @@ contract ConsortiumApp {
 
     function _requireOwner(address a) internal view returns (uint256) {
         (bool ok, uint256 i) = _ownerIndex(a);
-        require(ok, "denied: signer is not a current owner");
+        require(ok, "denied: signer is not an owner of this consortium");
         return i;
     }
 
@@ -212,8 +212,8 @@ contract ConsortiumApp {
     function _approve(bytes32 composeHash, address who) internal {
         _requireOwner(who);
         require(!frozen, "denied: app is frozen");
-        require(revokedBy[composeHash] == address(0), "denied: compose hash is revoked");
-        require(approvedAt[composeHash][who] == 0, "state: already approved by this owner");
+        require(revokedBy[composeHash] == address(0), "denied: compose hash revoked");
+        require(approvedAt[composeHash][who] == 0, "state: signer already approved this compose hash");
         bool before = approvals(composeHash) >= threshold;
         approvedAt[composeHash][who] = block.number;
         emit Approved(composeHash, who);
@@ -277,8 +277,8 @@ contract ConsortiumApp {
     {
         _requireOwner(who);
         require(!frozen, "denied: app is frozen");
-        require(nonce == configNonce, "state: stale nonce");
-        require(!changeVoted[proposal][who], "state: already voted for this proposal");
+        require(nonce == configNonce, "state: owner change nonce is stale");
+        require(!changeVoted[proposal][who], "state: signer already voted for this owner change");
         changeVoted[proposal][who] = true;
         emit OwnerChangeVoted(proposal, who, nonce);
         uint256 votes = 0;

@@ -381,14 +381,24 @@ int sr_ethrpc_transact(sr_ethrpc *r, const uint8_t sk[32], const uint8_t *to, co
         rc = sr_ethrpc_estimate_gas(r, from, to, data, len, &est, err);
         if (rc && !err) return rc;
         if (rc) {
-            /* The node refused to simulate it: a revert carries its reason. */
-            const char *p = strstr(err->msg, "denied: ");
-            int code = p ? SR_EDENIED : strstr(err->msg, "state: ") ? SR_ESTATE
-                       : strstr(err->msg, "verify: ")  ? SR_EVERIFY
-                       : strstr(err->msg, "invalid: ") ? SR_EINVAL
-                                                       : rc;
-            err->code = code;
-            return code;
+            /* The node refused to simulate it: a revert carries the
+             * contract's reason, whose first word gives the class. */
+            static const struct { const char *word; int code; } cls[] = {
+                {"denied: ", SR_EDENIED}, {"state: ", SR_ESTATE}, {"verify: ", SR_EVERIFY}, {"invalid: ", SR_EINVAL}};
+            for (size_t i = 0; i < sizeof cls / sizeof *cls; i++) {
+                const char *p = strstr(err->msg, cls[i].word);
+                if (!p) continue;
+                char reason[256];
+                size_t j = 0;
+                p += strlen(cls[i].word);
+                while (p[j] && p[j] != ':' && j + 1 < sizeof reason) {
+                    reason[j] = p[j];
+                    j++;
+                }
+                reason[j] = 0;
+                return sr_error_set(err, cls[i].code, "refused by the contract: %s", reason);
+            }
+            return rc;
         }
         gas_limit = est + est / 4;
     }
