@@ -69,6 +69,11 @@ int sr_collateral_check_time(sr_collateral *c, time_t now, sr_error *err);
 int sr_collateral_evaluate(sr_collateral *c, STACK_OF(X509) *roots, time_t now, const sr_quote *q,
                            const sr_pck_ext *pck, sr_attest_result *res, sr_error *err);
 
+/* The TCB part of sr_collateral_evaluate without the signature checks:
+ * only for callers that checked them (and for the fuzzer). */
+int sr_collateral_eval_tcb(sr_collateral *c, time_t now, const sr_quote *q, const sr_pck_ext *pck,
+                           sr_attest_result *res, sr_error *err);
+
 /* Formats a time as RFC 3339 UTC into out (needs 21 bytes). */
 void sr_att_format_time(time_t t, char out[32]);
 

@@ -462,6 +462,13 @@ int sr_collateral_evaluate(sr_collateral *c, STACK_OF(X509) *roots, time_t now, 
     if ((rc = check_signed("QE identity", c->qe_chain, c->qe_identity, c->qe_identity_len, c->qe_sig, roots, now,
                            err)) != SR_OK)
         return rc;
+    return sr_collateral_eval_tcb(c, now, q, pck, res, err);
+}
+
+int sr_collateral_eval_tcb(sr_collateral *c, time_t now, const sr_quote *q, const sr_pck_ext *pck,
+                           sr_attest_result *res, sr_error *err)
+{
+    int rc;
     json_t *ti = sr_json_parse(c->tcb_info, c->tcb_info_len, COLLATERAL_MAX_BYTES, err);
     if (ti == NULL)
         return sr_error_prefix(err, "TCB info");
