@@ -12,10 +12,12 @@
  *                                   (OWNER as ID=0xADDR[:JURISDICTION[:GRADES]])
  *   gate-sign SPEC SK approve|revoke|freeze HASH  -> "SIGNER SIG"
  *   gate-submit SPEC SENDERSK approve|revoke|freeze HASH SIGNER SIG
- *   gate-status SPEC HASH [REQUIRED_ID...]        -> status JSON */
+ *   gate-status SPEC HASH [REQUIRED_ID...]        -> status JSON
+ *   bench URL N                    -> JSON figures (bench/gate_evm.sh) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sealroom/buf.h"
 #include "sealroom/crypto.h"
@@ -55,6 +57,127 @@ static uint64_t u64_field(json_t *o, const char *k) {
     json_t *v = json_object_get(o, k);
     if (json_is_integer(v)) return (uint64_t)json_integer_value(v);
     if (json_is_string(v)) return strtoull(json_string_value(v), NULL, 0);
+    return 0;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Gas of one contract call sent by sk (from the receipt). */
+static int gas_of(sr_ethrpc *r, const uint8_t sk[32], const uint8_t app[20], const char *sig, json_t *args,
+                  uint64_t *gas, sr_error *err) {
+    sr_buf d = {0};
+    sr_eth_sent sent;
+    int rc = sr_abi_encode_call(sig, args, &d, err);
+    json_decref(args);
+    if (!rc) rc = sr_ethrpc_transact(r, sk, app, d.data, d.len, 0, &sent, err);
+    sr_buf_free(&d);
+    if (!rc) *gas = sent.gas_used;
+    return rc;
+}
+
+/* Deploys a 3-of-4 consortium (owners: 3 fresh keys whose approvals are
+ * relayed by anvil account 0, and anvil account 1 which sends its own tx),
+ * then measures approval latency (sign -> mined, through sr_gate_approve),
+ * status reads per second (sr_gate_status_get, block-pinned) and gas. */
+static int bench(const char *url, int n) {
+    sr_error err;
+    uint8_t dep[32], own[4][32], app[20], h[32], d[32], sig[65];
+    char spec[SR_GATE_SPEC_MAX + 64], cspec[1100], label[64];
+    sr_gate_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    if (n < 1 || n > 100000) return 2;
+    sr_hex_decode_exact("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80", dep, 32, NULL);
+    sr_hex_decode_exact("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", own[3], 32, NULL);
+    snprintf(cfg.name, sizeof cfg.name, "bench");
+    for (int i = 0; i < 4; i++) {
+        if (i < 3) {
+            snprintf(label, sizeof label, "bench owner %d", i);
+            sr_keccak256(label, strlen(label), own[i]);
+        }
+        snprintf(cfg.owners[i].id, sizeof cfg.owners[i].id, "owner-%d", i);
+        if (sr_eth_address_from_seckey(own[i], cfg.owners[i].addr, &err)) return fail(&err);
+    }
+    cfg.n_owners = 4;
+    cfg.threshold = 3;
+    cfg.kms_pubkey_len = 33;
+    memset(cfg.kms_pubkey, 2, 33);
+    snprintf(cspec, sizeof cspec, "evm:%s", url);
+    sr_gate *g = NULL;
+    sr_ethrpc *r = NULL;
+    if (sr_gate_create(cspec, &cfg, dep, app, spec, sizeof spec, &err) || sr_gate_open(spec, &g, &err) ||
+        sr_gate_set_sender(g, dep, &err) || sr_ethrpc_open(url, 0, &r, &err))
+        return fail(&err);
+    double *lat = calloc((size_t)n, sizeof *lat);
+    for (int i = 0; i < n; i++) {
+        snprintf(label, sizeof label, "bench recipe %d", i);
+        sr_sha256(label, strlen(label), h);
+        double t0 = now_s();
+        if (sr_gate_approve(g, h, own[i % 3], &err)) return fail(&err);
+        lat[i] = now_s() - t0;
+    }
+    qsort(lat, (size_t)n, sizeof *lat, cmp_d);
+    sr_gate_status *st = calloc(1, sizeof *st);
+    int reads = n * 4;
+    double t0 = now_s();
+    for (int i = 0; i < reads; i++)
+        if (sr_gate_status_get(g, h, NULL, 0, st, &err)) return fail(&err);
+    double rps = reads / (now_s() - t0);
+    /* gas: approveBySig (relayed), approve (own tx), revokeBySig, revoke (own), isAppAllowed */
+    uint64_t g_by = 0, g_own = 0, g_rev_by = 0, g_rev = 0, g_allowed = 0;
+    sr_gate_domain dom;
+    sr_gate_get_domain(g, &dom);
+    char hx[67] = "0x", sx[133] = "0x", ax[43] = "0x", appx[43] = "0x";
+    sr_sha256("gas recipe", 10, h);
+    sr_hex_encode(h, 32, hx + 2);
+    sr_hex_encode(cfg.owners[0].addr, 20, ax + 2);
+    sr_hex_encode(app, 20, appx + 2);
+    sr_gate_approve_digest(&dom, h, d);
+    if (sr_gate_sign_digest(d, own[0], sig, &err)) return fail(&err);
+    sr_hex_encode(sig, 65, sx + 2);
+    if (gas_of(r, dep, app, "approveBySig(bytes32,address,bytes)", json_pack("[s,s,s]", hx, ax, sx), &g_by, &err) ||
+        gas_of(r, own[3], app, "approve(bytes32)", json_pack("[s]", hx), &g_own, &err))
+        return fail(&err);
+    {
+        const char *z = "0x0000000000000000000000000000000000000000000000000000000000000000";
+        json_t *args = json_pack("[[s,s,s,s,s,s,s,s,[]]]", appx, hx, appx, z, z, z, z, "UpToDate");
+        sr_buf cd = {0};
+        uint8_t from[20];
+        sr_eth_address_from_seckey(dep, from, NULL);
+        if (sr_abi_encode_call("isAppAllowed((address,bytes32,address,bytes32,bytes32,bytes32,bytes32,string,string[]))",
+                               args, &cd, &err) ||
+            sr_ethrpc_estimate_gas(r, from, app, cd.data, cd.len, &g_allowed, &err))
+            return fail(&err);
+        json_decref(args);
+        sr_buf_free(&cd);
+    }
+    sr_gate_revoke_digest(&dom, h, d);
+    if (sr_gate_sign_digest(d, own[0], sig, &err)) return fail(&err);
+    sr_hex_encode(sig, 65, sx + 2);
+    if (gas_of(r, dep, app, "revokeBySig(bytes32,address,bytes)", json_pack("[s,s,s]", hx, ax, sx), &g_rev_by, &err))
+        return fail(&err);
+    sr_sha256("gas recipe 2", 12, h);
+    sr_hex_encode(h, 32, hx + 2);
+    if (gas_of(r, own[3], app, "revoke(bytes32)", json_pack("[s]", hx), &g_rev, &err)) return fail(&err);
+    printf("{\"approvals\":%d,\"approve_latency_ms\":{\"median\":%.2f,\"p90\":%.2f,\"max\":%.2f},"
+           "\"status_reads\":%d,\"status_reads_per_s\":%.0f,"
+           "\"gas\":{\"approveBySig\":%llu,\"approve\":%llu,\"revokeBySig\":%llu,\"revoke\":%llu,"
+           "\"isAppAllowed_estimate\":%llu}}\n",
+           n, lat[n / 2] * 1e3, lat[(n * 9) / 10] * 1e3, lat[n - 1] * 1e3, reads, rps, (unsigned long long)g_by,
+           (unsigned long long)g_own, (unsigned long long)g_rev_by, (unsigned long long)g_rev,
+           (unsigned long long)g_allowed);
+    free(lat);
+    free(st);
+    sr_ethrpc_close(r);
+    sr_gate_close(g);
     return 0;
 }
 
@@ -277,6 +400,7 @@ int main(int argc, char **argv) {
         if (rc) return fail(&err);
         return 0;
     }
+    if (!strcmp(cmd, "bench") && argc == 4) return bench(argv[2], atoi(argv[3]));
     fprintf(stderr, "sr_evm_tool: unknown command or wrong argument count\n");
     return 2;
 }
