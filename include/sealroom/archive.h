@@ -75,8 +75,8 @@ int sr_manifest_parse(const uint8_t *data, size_t len, sr_manifest **out, sr_err
  * key order, trailing newline). */
 int sr_manifest_write(const sr_manifest *m, sr_buf *out, sr_error *err);
 /* The data header hash bound into every segment's AAD: SHA-256 of the
- * rewrap-invariant part of the manifest (archive id, segment size, chunk
- * rows, schema). */
+ * rewrap-invariant part of the manifest (archive id, owner address,
+ * segment size, chunk rows, schema). */
 void sr_manifest_data_hash(const sr_manifest *m, uint8_t out[SR_SHA256_LEN]);
 /* The binding the DEK is wrapped to: (app id, compose hash, owner id). */
 int sr_manifest_binding(const sr_manifest *m, sr_keywrap_binding *b, sr_error *err);
