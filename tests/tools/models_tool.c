@@ -18,7 +18,11 @@
  *                       p feature columns then the label column, n rows each
  *   --time NAME --event NAME [--group NAME] [--at t1,t2,..]   (km, cox)
  *   --ties breslow|efron (cox; default efron)
- *   --dp-epsilon E --dp-seed HEX ... see docs/MODELS.md (DP variants)
+ *   --dp laplace|gaussian --epsilon E | --rho R [--clip C (logreg, default 1)]
+ *       [--rows-per-person M] [--seed N]   DP variants (docs/MODELS.md): logreg
+ *       by output perturbation; km on the --at points (binned, noisy counts).
+ *       --seed makes the noise reproducible (tests only).
+ *   --binned            km: the binned curve on the --at points without noise
  */
 #include <errno.h>
 #include <math.h>
@@ -27,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sealroom/dp.h"
 #include "sealroom/models.h"
 
 #define MAXCOLS 256
@@ -252,7 +257,11 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     const char *features = NULL, *label = NULL, *bin = NULL, *tcol = NULL, *ecol = NULL,
                *gcol = NULL, *at = NULL, *ties = "efron";
-    double l2 = 0;
+    double l2 = 0, dp_eps = 0, dp_rho = 0, clip = 1.0;
+    const char *dpmech = NULL;
+    unsigned rows_per_person = 1;
+    unsigned long long seed = 0;
+    int have_seed = 0, binned = 0;
     int intercept = 1, standardize = 0;
     unsigned threads = 2;
     size_t block_rows = 8192, binp = 0;
@@ -290,6 +299,21 @@ int main(int argc, char **argv)
             at = v;
         else if (OPT("--ties"))
             ties = v;
+        else if (OPT("--dp"))
+            dpmech = v;
+        else if (OPT("--epsilon"))
+            dp_eps = strtod(v, NULL);
+        else if (OPT("--rho"))
+            dp_rho = strtod(v, NULL);
+        else if (OPT("--clip"))
+            clip = strtod(v, NULL);
+        else if (OPT("--rows-per-person"))
+            rows_per_person = (unsigned)strtoul(v, NULL, 10);
+        else if (OPT("--seed")) {
+            seed = strtoull(v, NULL, 10);
+            have_seed = 1;
+        } else if (strcmp(a, "--binned") == 0)
+            binned = 1;
         else if (a[0] != '-' && nfiles < 64)
             files[nfiles++] = a;
         else {
@@ -321,6 +345,28 @@ int main(int argc, char **argv)
     int rc = 1;
     sr_error err;
     sr_error_clear(&err);
+    sr_model_dp dp = {0};
+    double noise_scale = 0;
+    if (dpmech) {
+        if (strcmp(dpmech, "laplace") == 0)
+            dp.mechanism = SR_MODEL_DP_LAPLACE;
+        else if (strcmp(dpmech, "gaussian") == 0)
+            dp.mechanism = SR_MODEL_DP_GAUSSIAN;
+        else {
+            fprintf(stderr, "--dp must be laplace or gaussian\n");
+            table_free(&t);
+            return 2;
+        }
+        dp.epsilon = dp_eps;
+        dp.rho = dp_rho;
+        dp.rows_per_person = rows_per_person;
+        dp.rng = have_seed ? sr_rng_new_seed_u64(seed, &err) : sr_rng_new_system(&err);
+        if (dp.rng == NULL) {
+            fprintf(stderr, "error: %s\n", err.msg);
+            table_free(&t);
+            return 1;
+        }
+    }
     char *fnames[MAXCOLS];
     size_t nfeat = 0;
     const double *fx[MAXCOLS + 1];
@@ -363,8 +409,12 @@ int main(int argc, char **argv)
         if (cmd[0] == 'l' && cmd[1] == 'o') {
             sr_logreg_opts o = {.l2 = l2, .intercept = intercept, .standardize = standardize,
                                 .threads = threads};
-            if (sr_logreg_fit(&data, &o, &fit, &err) != 0)
+            if (dpmech) {
+                if (sr_logreg_fit_dp(&data, &o, clip, &dp, &fit, &noise_scale, &err) != 0)
+                    goto fail;
+            } else if (sr_logreg_fit(&data, &o, &fit, &err) != 0) {
                 goto fail;
+            }
         } else {
             sr_linreg_opts o = {.l2 = l2, .intercept = intercept, .standardize = standardize,
                                 .threads = threads};
@@ -396,6 +446,10 @@ int main(int argc, char **argv)
             pnum(fit.sigma2);
             printf(",\"df_resid\":");
             pnum(fit.df_resid);
+        }
+        if (dpmech) {
+            printf(",\"dp\":\"%s\",\"noise_scale\":", dpmech);
+            pnum(noise_scale);
         }
         printf(",\"load_seconds\":%.6f,\"fit_seconds\":%.6f}\n", load_s, fit_s);
         rc = 0;
@@ -451,6 +505,60 @@ int main(int argc, char **argv)
                     k++;
                 gr[i] = k;
             }
+        if (dpmech || binned) {
+            char *ts[256];
+            size_t nt = at ? parse_list(at, ts, 256) : 0;
+            double tv[256];
+            for (size_t i = 0; i < nt; i++) {
+                tv[i] = strtod(ts[i], NULL);
+                free(ts[i]);
+            }
+            sr_km_bins *kb = NULL;
+            sr_km_point *pts = calloc(ng * (nt ? nt : 1), sizeof(sr_km_point));
+            int ok = pts != NULL && sr_km_bins_new(&kb, ng, tv, nt, &err) == 0 &&
+                     sr_km_bins_add(kb, t.cols[tc], ev, gr, t.nrows, &err) == 0 &&
+                     sr_km_bins_release(kb, dpmech ? &dp : NULL, pts, &noise_scale, &err) == 0;
+            if (ok) {
+                printf("{\"model\":\"km\",\"binned\":true,\"noise_scale\":");
+                pnum(noise_scale);
+                printf(",\"groups\":[");
+                for (size_t g = 0; g < ng; g++) {
+                    const sr_km_point *pt = pts + g * nt;
+                    size_t np = nt;
+                    printf("%s{\"group\":", g ? "," : "");
+                    pnum(gvals[g]);
+                    printf(",\"time\":[");
+                    for (size_t i = 0; i < np; i++) {
+                        if (i)
+                            putchar(',');
+                        pnum(pt[i].time);
+                    }
+#define FIELD(nm, f)                       \
+    printf("],\"" nm "\":[");              \
+    for (size_t i = 0; i < np; i++) {      \
+        if (i)                             \
+            putchar(',');                  \
+        pnum(pt[i].f);                     \
+    }
+                    FIELD("n_risk", n_risk)
+                    FIELD("n_event", n_event)
+                    FIELD("n_censor", n_censor)
+                    FIELD("surv", surv)
+                    FIELD("se_surv", se_surv)
+#undef FIELD
+                    printf("]}");
+                }
+                printf("]}\n");
+                rc = 0;
+            }
+            sr_km_bins_free(kb);
+            free(pts);
+            free(ev);
+            free(gr);
+            if (!ok)
+                goto fail;
+            goto out;
+        }
         sr_km *km = NULL;
         int ok = sr_km_new(&km, ng, &err) == 0;
         /* add in blocks of block_rows, into two accumulators, then merge:
@@ -558,6 +666,7 @@ fail:
     fprintf(stderr, "error: %s\n", err.msg);
     rc = 1;
 out:
+    sr_rng_free(dp.rng);
     for (size_t j = 0; j < nfeat; j++)
         free(fnames[j]);
     table_free(&t);
