@@ -405,6 +405,7 @@ int sr_ethrpc_transact(sr_ethrpc *r, const uint8_t sk[32], const uint8_t *to, co
     uint64_t bf = 0, prio = 0;
     if ((rc = base_fee(r, &bf, err))) return rc;
     if (call_quantity(r, "eth_maxPriorityFeePerGas", NULL, &prio, NULL)) prio = 1000000000u;
+    if (bf > (UINT64_MAX - prio) / 2) return sr_error_set(err, SR_ELIMIT, "base fee %llu too large", (unsigned long long)bf);
     tx.max_priority_fee = prio;
     tx.max_fee = 2 * bf + prio;
     tx.gas_limit = gas_limit;
