@@ -6,7 +6,7 @@
 //  - ethers signatures for another chain id, app or action type are refused.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 // ESM imports ignore NODE_PATH; require() honours it.
@@ -19,6 +19,11 @@ const runFail = (...args) => {
   assert.equal(r.status, 1, `expected exit 1 from ${args.join(" ")}: ${r.stdout} ${r.stderr}`);
   return r.stderr;
 };
+
+// a fresh folder for every run (the scratch folder is kept between runs)
+const work = mkdtempSync(`${process.cwd()}/ethers.`);
+process.chdir(work);
+process.on("exit", (code) => { if (code === 0) rmSync(work, { recursive: true, force: true }); });
 
 let checks = 0;
 const ok = () => checks++;

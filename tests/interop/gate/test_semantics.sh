@@ -55,6 +55,11 @@ expect_re() {
     if [[ "$2" =~ $3 ]]; then ok; else bad "$1: '$2' does not match /$3/"; fi
 }
 
+# a fresh folder for every run (the scratch folder is kept between runs)
+work=$(mktemp -d "$PWD/semantics.XXXXXX")
+cd "$work"
+trap 'rc=$?; if [[ $rc -eq 0 ]]; then rm -rf "$work"; fi; exit $rc' EXIT
+
 sender=()
 if [[ -n "${GATE_SENDER_KEY:-}" ]]; then sender=(--sender-key "$GATE_SENDER_KEY"); fi
 
