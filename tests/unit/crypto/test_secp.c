@@ -1,6 +1,7 @@
 /* Unit tests: secp256k1, Ethereum addresses, EIP-55/191/712, key files. */
 #include "test.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -427,6 +428,58 @@ static void test_keyfile(void)
     unlink("ok.key");
 }
 
+/* No hidden shared state: threads signing, recovering and doing ECDH at
+ * the same time all get the single-threaded answers. */
+struct worker {
+    uint8_t sk[32];
+    uint8_t want_sig[65];
+    uint8_t want_shared[32];
+    uint8_t peer[33];
+    int bad;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    sr_error err;
+    uint8_t digest[32], sig[65], shared[32], full[65], pub[65];
+    sr_keccak256("thread", 6, digest);
+    if (sr_secp_pubkey_full(w->sk, pub, &err) != SR_OK)
+        w->bad++;
+    for (int i = 0; i < 200; i++) {
+        if (sr_secp_sign_recoverable(w->sk, digest, sig, &err) != SR_OK || memcmp(sig, w->want_sig, 65) != 0)
+            w->bad++;
+        if (sr_secp_recover(digest, sig, full, &err) != SR_OK || memcmp(full, pub, 65) != 0)
+            w->bad++;
+        if (sr_secp_ecdh(w->sk, w->peer, shared, &err) != SR_OK || memcmp(shared, w->want_shared, 32) != 0)
+            w->bad++;
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    sr_error err;
+    struct worker w[4];
+    pthread_t t[4];
+    uint8_t digest[32], peer_sk[32];
+    sr_keccak256("thread", 6, digest);
+    CHECK_OK(sr_secp_seckey_generate(peer_sk, &err), &err);
+    for (int i = 0; i < 4; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        CHECK_OK(sr_secp_seckey_generate(w[i].sk, &err), &err);
+        CHECK_OK(sr_secp_pubkey(peer_sk, w[i].peer, &err), &err);
+        CHECK_OK(sr_secp_sign_recoverable(w[i].sk, digest, w[i].want_sig, &err), &err);
+        CHECK_OK(sr_secp_ecdh(w[i].sk, w[i].peer, w[i].want_shared, &err), &err);
+    }
+    for (int i = 0; i < 4; i++)
+        CHECK(pthread_create(&t[i], NULL, work, &w[i]) == 0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_EQ_INT(w[i].bad, 0);
+    }
+}
+
 int main(void)
 {
     SR_RUN(test_known_addresses);
@@ -439,5 +492,6 @@ int main(void)
     SR_RUN(test_eip712_mail);
     SR_RUN(test_words);
     SR_RUN(test_keyfile);
+    SR_RUN(test_threads);
     return sr_test_finish();
 }
