@@ -82,7 +82,7 @@ static json_t *run_csv(sr_plan *p, sr_rng *rng, sr_error *err)
         goto out;
     sr_engine_csv_source(a, "a", &src[0]);
     sr_engine_csv_source(b, "b", &src[1]);
-    sr_engine_opts o = {rng, "test", 2};
+    sr_engine_opts o = {rng, "test", 2, NULL};
     if (sr_engine_run(p, src, 2, &o, &res, err) == SR_OK && sr_engine_check_result(p, res, err)) {
         json_decref(res);
         res = NULL;
@@ -368,7 +368,7 @@ static void test_dp_error_matches_scale(void)
     for (int k = 0; k < runs; k++) {
         memsrc m = {&b, 0};
         sr_engine_source src = {"o", mem_next, &m};
-        sr_engine_opts o = {rng, "test", 1};
+        sr_engine_opts o = {rng, "test", 1, NULL};
         json_t *res = NULL;
         if (sr_engine_run(p, &src, 1, &o, &res, &err) != SR_OK) {
             CHECK_MSG(0, "%s", err.msg);
