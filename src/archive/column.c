@@ -278,7 +278,8 @@ int sr_chunk_init(sr_chunk *c, sr_type type, size_t cap, int secure, sr_error *e
     if (type == SR_TYPE_STRING) {
         c->dict_cap = 16;
         c->dict_offsets = calloc(c->dict_cap + 1, sizeof(uint32_t));
-        if (c->dict_offsets == NULL) {
+        /* dict_bytes always has storage, so entry pointers are never NULL */
+        if (c->dict_offsets == NULL || sr_buf_reserve(&c->dict_bytes, 16, NULL) != SR_OK) {
             sr_chunk_free(c);
             return sr_error_set(err, SR_ENOMEM, "out of memory for a dictionary");
         }
@@ -713,6 +714,10 @@ int sr_chunk_decode(const uint8_t *data, size_t len, sr_type expect, size_t max_
             return bad(err, "null bitmap present but empty");
         pos += nb;
     }
+    /* the values need at least one byte per row (string codes) or the type
+     * width: check before allocating, so allocation follows the input size */
+    if ((len - pos) / (type == SR_TYPE_STRING ? 1 : type_width((sr_type)type)) < n)
+        return bad(err, "truncated values");
 #define ISNULL(i) (bitmap != NULL && ((bitmap[(i) >> 3] >> ((i) & 7)) & 1))
     int rc = sr_chunk_init(out, (sr_type)type, n, secure, err);
     if (rc != SR_OK)
@@ -842,10 +847,15 @@ int sr_chunk_decode(const uint8_t *data, size_t len, sr_type expect, size_t max_
         }
         if (why != NULL)
             break;
-        if (sr_utf8_check(bytes, total) != total) {
-            why = "dictionary is not valid UTF-8";
-            break;
+        for (size_t k = 0; k < count; k++) { /* each entry on its own */
+            size_t o = out->dict_offsets[k], l = out->dict_offsets[k + 1] - o;
+            if (sr_utf8_check(bytes + o, l) != l) {
+                why = "dictionary entry is not valid UTF-8";
+                break;
+            }
         }
+        if (why != NULL)
+            break;
         if ((rc = sr_buf_append(&out->dict_bytes, bytes, total, err)) != SR_OK) {
             sr_chunk_free(out);
             return rc;

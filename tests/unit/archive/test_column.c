@@ -363,6 +363,10 @@ static void test_decode_rejects_corruption(void)
                      2, 0, 0, 0,             /* 2 entries */
                      0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 'a', 'a', 0, 1};
     CHECK(rejects(dup, sizeof dup, SR_TYPE_STRING, "duplicate"));
+    /* each entry must be valid UTF-8 on its own ("a\xc3" + "\xa9") */
+    uint8_t split[] = {5, 0, 1, 0, 2, 0, 0, 0, 2, 0, 0, 0,
+                       0, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 'a', 0xc3, 0xa9, 0, 1};
+    CHECK(rejects(split, sizeof split, SR_TYPE_STRING, "UTF-8"));
     /* bool values must be 0 or 1 */
     uint8_t bl[] = {3, 0, 0, 0, 2, 0, 0, 0, 1, 2};
     CHECK(rejects(bl, sizeof bl, SR_TYPE_BOOL, "bool value"));

@@ -343,10 +343,14 @@ static void *worker(void *arg)
 static void test_parallel_blocks_match_sequential(void)
 {
     sr_error err;
-    size_t rows = 20000, cap = 777;
-    write_test_file("par.csv", rows);
+    size_t rows = 90000, cap = 777;
+    size_t fsize = write_test_file("par.csv", rows);
+    CHECK(fsize > (3u << 20)); /* crosses the reader's 1 MiB buffer several times */
     sr_schema *s = schema_of("id:int,amount:float,flag:bool,day:date,cat:string,note:string");
-    sr_csv_reader *seq = sr_csv_open("par.csv", &err);
+    /* sequential reader over memory (no buffer refills) vs blocks from the file */
+    sr_buf content = {0};
+    CHECK_OK(sr_file_read("par.csv", 1 << 26, &content, &err), &err);
+    sr_csv_reader *seq = sr_csv_open_mem(content.data, content.len, &err);
     sr_csv_reader *par = sr_csv_open("par.csv", &err);
     CHECK(seq != NULL && par != NULL);
     if (seq == NULL || par == NULL)
@@ -405,6 +409,7 @@ static void test_parallel_blocks_match_sequential(void)
     sr_batch_free(&sb);
     sr_csv_close(seq);
     sr_csv_close(par);
+    sr_buf_free(&content);
 
     /* the same over memory, and an error in a late block names the global line */
     FILE *f = fopen("par.csv", "a");
@@ -436,6 +441,7 @@ static void test_parallel_blocks_match_sequential(void)
     sr_csv_close(m);
     sr_buf_free(&all);
     free(s);
+    remove("par.csv");
 }
 
 static void test_unterminated_quote_is_bounded(void)
