@@ -415,12 +415,22 @@ int sr_ethrpc_transact(sr_ethrpc *r, const uint8_t sk[32], const uint8_t *to, co
     }
     tx.data = data;
     tx.data_len = len;
-    sr_buf raw = {0};
     uint8_t hash[32];
-    rc = sr_eth_tx_sign(&tx, sk, &raw, hash, err);
-    if (!rc) rc = sr_ethrpc_send_raw(r, raw.data, raw.len, hash, err);
-    sr_buf_free(&raw);
-    if (rc) return rc;
+    /* Another process sending from the same key may take our nonce between
+     * the read and the send: re-read it and retry a few times. */
+    for (int attempt = 0;; attempt++) {
+        sr_buf raw = {0};
+        rc = sr_eth_tx_sign(&tx, sk, &raw, hash, err);
+        if (!rc) rc = sr_ethrpc_send_raw(r, raw.data, raw.len, hash, err);
+        sr_buf_free(&raw);
+        if (!rc) break;
+        int nonce_clash = err && (strstr(err->msg, "nonce too low") || strstr(err->msg, "already known") ||
+                                  strstr(err->msg, "replacement transaction underpriced") ||
+                                  strstr(err->msg, "nonce has already been used"));
+        if (!nonce_clash || attempt >= 8) return rc;
+        sleep_ms(5L << (attempt < 5 ? attempt : 5));
+        if ((rc = sr_ethrpc_nonce(r, from, "pending", &tx.nonce, err))) return rc;
+    }
     json_t *rcpt = NULL;
     if ((rc = sr_ethrpc_wait_receipt(r, hash, 120000, &rcpt, err))) return rc;
     uint64_t st = 0, blk = 0, gas = 0;
