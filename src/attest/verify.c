@@ -223,11 +223,30 @@ static int fail_err(struct vctx *v, const sr_error *e)
     return fail(v, e->code ? e->code : SR_EVERIFY, "%s", e->msg);
 }
 
+/* The default root, parsed once. */
+static pthread_once_t intel_once = PTHREAD_ONCE_INIT;
+static STACK_OF(X509) *intel_roots;
+
+static void intel_init(void)
+{
+    sr_error e;
+    intel_roots = sr_att_parse_certs((const uint8_t *)sr_intel_sgx_root_ca_pem, strlen(sr_intel_sgx_root_ca_pem), 1,
+                                     "Intel SGX Root CA", &e);
+}
+
 static STACK_OF(X509) *load_roots(const sr_attest_policy *p, sr_error *err)
 {
-    if (p->nroots == 0)
-        return sr_att_parse_certs((const uint8_t *)sr_intel_sgx_root_ca_pem, strlen(sr_intel_sgx_root_ca_pem), 1,
-                                  "Intel SGX Root CA", err);
+    if (p->nroots == 0) {
+        pthread_once(&intel_once, intel_init);
+        if (intel_roots == NULL) {
+            sr_error_set(err, SR_EINTERNAL, "the built-in Intel SGX Root CA does not parse");
+            return NULL;
+        }
+        STACK_OF(X509) *s = X509_chain_up_ref(intel_roots);
+        if (s == NULL)
+            sr_error_set(err, SR_ENOMEM, "out of memory");
+        return s;
+    }
     STACK_OF(X509) *all = sk_X509_new_null();
     if (all == NULL) {
         sr_error_set(err, SR_ENOMEM, "out of memory");
