@@ -129,6 +129,12 @@ int sr_ethrpc_eth_call(sr_ethrpc *r, const uint8_t *from, const uint8_t to[20], 
 int sr_ethrpc_estimate_gas(sr_ethrpc *r, const uint8_t from[20], const uint8_t *to, const uint8_t *data,
                            size_t len, uint64_t *gas, sr_error *err);
 int sr_ethrpc_send_raw(sr_ethrpc *r, const uint8_t *raw, size_t len, uint8_t hash[32], sr_error *err);
+/* eth_getLogs of the contract at addr over blocks [from, to] (to =
+ * UINT64_MAX: "latest"), optionally filtered on topic0 (NULL = any). *logs
+ * gets the JSON array as the node returns it (each log checked to be an
+ * object with "topics" and "data"). */
+int sr_ethrpc_get_logs(sr_ethrpc *r, const uint8_t addr[20], uint64_t from, uint64_t to, const uint8_t *topic0,
+                       json_t **logs, sr_error *err);
 /* Polls eth_getTransactionReceipt until it exists (or wait_ms passes:
  * SR_ENET "timed out"). */
 int sr_ethrpc_wait_receipt(sr_ethrpc *r, const uint8_t hash[32], long wait_ms, json_t **receipt, sr_error *err);

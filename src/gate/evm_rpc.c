@@ -296,6 +296,31 @@ int sr_ethrpc_send_raw(sr_ethrpc *r, const uint8_t *raw, size_t len, uint8_t has
     return rc;
 }
 
+int sr_ethrpc_get_logs(sr_ethrpc *r, const uint8_t addr[20], uint64_t from, uint64_t to, const uint8_t *topic0,
+                       json_t **logs, sr_error *err) {
+    *logs = NULL;
+    json_t *filter = json_pack("{s:o, s:o, s:o}", "address", hexj(addr, 20), "fromBlock", qty(from), "toBlock",
+                               block_tag(to));
+    if (!filter) return sr_error_set(err, SR_ENOMEM, "out of memory");
+    if (topic0) json_object_set_new(filter, "topics", json_pack("[o]", hexj(topic0, 32)));
+    json_t *res = NULL;
+    int rc = sr_ethrpc_call(r, "eth_getLogs", json_pack("[o]", filter), &res, err);
+    if (rc) return rc;
+    if (!json_is_array(res)) rc = sr_error_set(err, SR_EFORMAT, "eth_getLogs: array expected");
+    for (size_t i = 0; !rc && i < json_array_size(res); i++) {
+        json_t *l = json_array_get(res, i);
+        if (!json_is_object(l) || !json_is_array(json_object_get(l, "topics")) ||
+            !json_is_string(json_object_get(l, "data")))
+            rc = sr_error_set(err, SR_EFORMAT, "eth_getLogs: log %zu lacks topics or data", i);
+    }
+    if (rc) {
+        json_decref(res);
+        return rc;
+    }
+    *logs = res;
+    return SR_OK;
+}
+
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);

@@ -172,6 +172,23 @@ static void test_quorum_and_rejections(void) {
     CHECK_EQ_INT(st.n_approved, 3);
     CHECK(st.allowed); /* exactly at k */
     CHECK_CONTAINS(st.reason, "allowed: 3/4 approvals (k=3)");
+    /* exactly one ComposeHashAdded(h1) (dstack event), when the quorum was reached */
+    {
+        sr_ethrpc *r = NULL;
+        json_t *logs = NULL;
+        uint8_t topic[32];
+        const char *ev = "ComposeHashAdded(bytes32)";
+        sr_keccak256(ev, strlen(ev), topic);
+        CHECK_OK(sr_ethrpc_open(url, 0, &r, &err), &err);
+        CHECK_OK(sr_ethrpc_get_logs(r, app, 0, UINT64_MAX, topic, &logs, &err), &err);
+        CHECK_EQ_INT(json_array_size(logs), 1);
+        char hx[67] = "0x";
+        sr_hex_encode(h1, 32, hx + 2);
+        const char *data = json_string_value(json_object_get(json_array_get(logs, 0), "data"));
+        CHECK(data && strcmp(data, hx) == 0);
+        json_decref(logs);
+        sr_ethrpc_close(r);
+    }
     /* every required owner must approve: C has not */
     const char *req[] = {"A", "C"};
     status_of(g, h1, req, 2, &st);
