@@ -30,22 +30,11 @@ struct lr_acc {
  * and picked at load time). Summation order is fixed: results do not
  * depend on the CPU beyond the usual floating-point contract. */
 typedef double v4d __attribute__((vector_size(32)));
-#if defined(__GNUC__) && !defined(__clang__)
-/* v4d values only pass between static inline helpers: no ABI concern */
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
-static inline v4d ld4(const double *p)
-{
-    v4d v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static inline double hsum4(v4d v)
-{
-    return (v[0] + v[1]) + (v[2] + v[3]);
-}
+/* unaligned view for loads and stores (the build uses -fno-strict-aliasing) */
+typedef double v4du __attribute__((vector_size(32), aligned(8)));
+#define LD4(p) (*(const v4du *)(const void *)(p))
+#define ST4(p, v) (*(v4du *)(void *)(p) = (v))
+#define HSUM4(v) (((v)[0] + (v)[1]) + ((v)[2] + (v)[3]))
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(SR_NO_CLONES)
 #define SR_CLONES __attribute__((target_clones("avx2", "default")))
@@ -58,10 +47,10 @@ static inline double dot4(const double *a, const double *b, size_t n)
     v4d s0 = {0, 0, 0, 0}, s1 = {0, 0, 0, 0};
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        s0 += ld4(a + i) * ld4(b + i);
-        s1 += ld4(a + i + 4) * ld4(b + i + 4);
+        s0 += LD4(a + i) * LD4(b + i);
+        s1 += LD4(a + i + 4) * LD4(b + i + 4);
     }
-    double t = hsum4(s0 + s1);
+    double t = HSUM4(s0 + s1);
     for (; i < n; i++)
         t += a[i] * b[i];
     return t;
@@ -72,10 +61,10 @@ static inline double sum4(const double *a, size_t n)
     v4d s0 = {0, 0, 0, 0}, s1 = {0, 0, 0, 0};
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        s0 += ld4(a + i);
-        s1 += ld4(a + i + 4);
+        s0 += LD4(a + i);
+        s1 += LD4(a + i + 4);
     }
-    double t = hsum4(s0 + s1);
+    double t = HSUM4(s0 + s1);
     for (; i < n; i++)
         t += a[i];
     return t;
@@ -99,12 +88,12 @@ static void lr_tile_accumulate(double *H, double *g, size_t p, size_t k, int int
             v4d a00 = {0, 0, 0, 0}, a01 = a00, a11 = a00;
             size_t i = 0;
             for (; i + 4 <= m; i += 4) {
-                v4d p0 = ld4(u0 + i), p1 = ld4(u1 + i), q0 = ld4(x0 + i), q1 = ld4(x1 + i);
+                v4d p0 = LD4(u0 + i), p1 = LD4(u1 + i), q0 = LD4(x0 + i), q1 = LD4(x1 + i);
                 a00 += p0 * q0;
                 a01 += p0 * q1;
                 a11 += p1 * q1;
             }
-            double s00 = hsum4(a00), s01 = hsum4(a01), s11 = hsum4(a11);
+            double s00 = HSUM4(a00), s01 = HSUM4(a01), s11 = HSUM4(a11);
             for (; i < m; i++) {
                 s00 += u0[i] * x0[i];
                 s01 += u0[i] * x1[i];
@@ -120,13 +109,13 @@ static void lr_tile_accumulate(double *H, double *g, size_t p, size_t k, int int
             v4d a00 = {0, 0, 0, 0}, a01 = a00, a10 = a00, a11 = a00;
             size_t i = 0;
             for (; i + 4 <= m; i += 4) {
-                v4d p0 = ld4(u0 + i), p1 = ld4(u1 + i), q0 = ld4(x0 + i), q1 = ld4(x1 + i);
+                v4d p0 = LD4(u0 + i), p1 = LD4(u1 + i), q0 = LD4(x0 + i), q1 = LD4(x1 + i);
                 a00 += p0 * q0;
                 a01 += p0 * q1;
                 a10 += p1 * q0;
                 a11 += p1 * q1;
             }
-            double s00 = hsum4(a00), s01 = hsum4(a01), s10 = hsum4(a10), s11 = hsum4(a11);
+            double s00 = HSUM4(a00), s01 = HSUM4(a01), s10 = HSUM4(a10), s11 = HSUM4(a11);
             for (; i < m; i++) {
                 s00 += u0[i] * x0[i];
                 s01 += u0[i] * x1[i];
@@ -162,8 +151,7 @@ static inline void axpy4(double *eta, double w, const double *x, size_t m)
     v4d wv = {w, w, w, w};
     size_t i = 0;
     for (; i + 4 <= m; i += 4) {
-        v4d e = ld4(eta + i) + wv * ld4(x + i);
-        memcpy(eta + i, &e, sizeof(e));
+        ST4(eta + i, LD4(eta + i) + wv * LD4(x + i));
     }
     for (; i < m; i++)
         eta[i] += w * x[i];
@@ -173,8 +161,7 @@ static inline void mul4(double *u, const double *w, const double *x, size_t m)
 {
     size_t i = 0;
     for (; i + 4 <= m; i += 4) {
-        v4d e = ld4(w + i) * ld4(x + i);
-        memcpy(u + i, &e, sizeof(e));
+        ST4(u + i, LD4(w + i) * LD4(x + i));
     }
     for (; i < m; i++)
         u[i] = w[i] * x[i];
