@@ -61,7 +61,9 @@ extern "C" {
 #define SR_GATE_TYPE_CHANGE_OWNERS \
     "ChangeOwners(Owner[] owners,uint256 threshold,uint256 nonce)" SR_GATE_TYPE_OWNER
 
-typedef struct sr_gate sr_gate; /* an open gate (backend handle) */
+/* An open gate (backend handle). A handle is used by one thread at a time;
+ * open one per thread (ledger: SQLite serialises the processes and threads). */
+typedef struct sr_gate sr_gate;
 
 typedef struct sr_gate_owner {
     char id[SR_GATE_ID_MAX + 1];

@@ -60,6 +60,10 @@ typedef struct lstate {
     size_t nrv, caprv;
     vote *vt;
     size_t nvt, capvt;
+    /* open-addressing indexes into ap / rv: slot = position + 1, 0 = empty;
+     * sizes are powers of two, at least twice the element count */
+    uint32_t *apix, *rvix;
+    size_t apix_cap, rvix_cap;
     int frozen;
     uint8_t frozen_addr[SR_ETH_ADDR_LEN];
     char frozen_id[SR_GATE_ID_MAX + 1];
@@ -93,6 +97,8 @@ static void state_free(lstate *s)
     free(s->ap);
     free(s->rv);
     free(s->vt);
+    free(s->apix);
+    free(s->rvix);
     memset(s, 0, sizeof *s);
 }
 
@@ -111,19 +117,79 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem, sr_error *err)
     return SR_OK;
 }
 
+/* Slot hash: compose hashes and addresses are hash outputs, but may be
+ * chosen by owners, so mix all of the bytes. */
+static uint64_t mix(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < na; i++)
+        h = (h ^ a[i]) * 0x100000001b3ull;
+    for (size_t i = 0; i < nb; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+}
+
+static uint64_t ap_key(const uint8_t hash[32], const uint8_t addr[SR_ETH_ADDR_LEN])
+{
+    return mix(hash, 32, addr, SR_ETH_ADDR_LEN);
+}
+
+static uint64_t rv_key(const uint8_t hash[32]) { return mix(hash, 32, NULL, 0); }
+
+static void ix_put(uint32_t *ix, size_t cap, uint64_t key, uint32_t val)
+{
+    size_t i = (size_t)key & (cap - 1);
+    while (ix[i] != 0)
+        i = (i + 1) & (cap - 1);
+    ix[i] = val;
+}
+
+/* Makes room for one more element (count = elements before the insert). */
+static int ix_reserve(uint32_t **ix, size_t *cap, size_t count, int approvals, const lstate *s, sr_error *err)
+{
+    if ((count + 1) * 2 <= *cap)
+        return SR_OK;
+    if (count >= UINT32_MAX / 4)
+        return sr_error_set(err, SR_ELIMIT, "ledger state too large");
+    size_t nc = *cap ? *cap * 2 : 256;
+    while (nc < (count + 1) * 2)
+        nc *= 2;
+    uint32_t *n = calloc(nc, sizeof *n);
+    if (n == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++)
+        ix_put(n, nc, approvals ? ap_key(s->ap[i].hash, s->ap[i].addr) : rv_key(s->rv[i].hash), (uint32_t)(i + 1));
+    free(*ix);
+    *ix = n;
+    *cap = nc;
+    return SR_OK;
+}
+
 static const appr *find_approval(const lstate *s, const uint8_t hash[32], const uint8_t addr[SR_ETH_ADDR_LEN])
 {
-    for (size_t i = 0; i < s->nap; i++)
-        if (memcmp(s->ap[i].hash, hash, 32) == 0 && memcmp(s->ap[i].addr, addr, SR_ETH_ADDR_LEN) == 0)
-            return &s->ap[i];
+    if (s->apix_cap == 0)
+        return NULL;
+    size_t i = (size_t)ap_key(hash, addr) & (s->apix_cap - 1);
+    while (s->apix[i] != 0) {
+        const appr *p = &s->ap[s->apix[i] - 1];
+        if (memcmp(p->hash, hash, 32) == 0 && memcmp(p->addr, addr, SR_ETH_ADDR_LEN) == 0)
+            return p;
+        i = (i + 1) & (s->apix_cap - 1);
+    }
     return NULL;
 }
 
 static const revk *find_revocation(const lstate *s, const uint8_t hash[32])
 {
-    for (size_t i = 0; i < s->nrv; i++)
-        if (memcmp(s->rv[i].hash, hash, 32) == 0)
-            return &s->rv[i];
+    if (s->rvix_cap == 0)
+        return NULL;
+    size_t i = (size_t)rv_key(hash) & (s->rvix_cap - 1);
+    while (s->rvix[i] != 0) {
+        const revk *r = &s->rv[s->rvix[i] - 1];
+        if (memcmp(r->hash, hash, 32) == 0)
+            return r;
+        i = (i + 1) & (s->rvix_cap - 1);
+    }
     return NULL;
 }
 
@@ -252,12 +318,14 @@ static int state_apply(lstate *s, const action *a, uint64_t seq, const uint8_t e
         if (p != NULL)
             return sr_error_set(err, SR_ESTATE, "%s already approved this compose hash at seq %llu", oid,
                                 (unsigned long long)p->seq);
-        if (grow((void **)&s->ap, &s->capap, s->nap + 1, sizeof *s->ap, err) != SR_OK)
-            return SR_ENOMEM;
+        if (grow((void **)&s->ap, &s->capap, s->nap + 1, sizeof *s->ap, err) != SR_OK ||
+            ix_reserve(&s->apix, &s->apix_cap, s->nap, 1, s, err) != SR_OK)
+            return err ? err->code : SR_ENOMEM;
         appr *n = &s->ap[s->nap++];
         memcpy(n->hash, a->word, 32);
         memcpy(n->addr, a->signer, SR_ETH_ADDR_LEN);
         n->seq = seq;
+        ix_put(s->apix, s->apix_cap, ap_key(n->hash, n->addr), (uint32_t)s->nap);
         return SR_OK;
     }
     case K_REVOKE: {
@@ -265,13 +333,15 @@ static int state_apply(lstate *s, const action *a, uint64_t seq, const uint8_t e
         if (r != NULL)
             return sr_error_set(err, SR_ESTATE, "compose hash already revoked by %s at seq %llu", r->id,
                                 (unsigned long long)r->seq);
-        if (grow((void **)&s->rv, &s->caprv, s->nrv + 1, sizeof *s->rv, err) != SR_OK)
-            return SR_ENOMEM;
+        if (grow((void **)&s->rv, &s->caprv, s->nrv + 1, sizeof *s->rv, err) != SR_OK ||
+            ix_reserve(&s->rvix, &s->rvix_cap, s->nrv, 0, s, err) != SR_OK)
+            return err ? err->code : SR_ENOMEM;
         revk *n = &s->rv[s->nrv++];
         memcpy(n->hash, a->word, 32);
         memcpy(n->addr, a->signer, SR_ETH_ADDR_LEN);
         memcpy(n->id, oid, strlen(oid) + 1);
         n->seq = seq;
+        ix_put(s->rvix, s->rvix_cap, rv_key(n->hash), (uint32_t)s->nrv);
         return SR_OK;
     }
     case K_FREEZE:
