@@ -63,6 +63,10 @@ void sr_kms_http_handler(void *ctx, const sr_http_request *req, sr_http_response
 int sr_kms_issue_nonce(sr_kms *k, json_t **reply, sr_error *err);
 int sr_kms_release(sr_kms *k, const uint8_t *body, size_t len, json_t **reply, sr_error *err);
 
+/* Parses a /v1/keys body as far as possible without keys or the gate
+ * (JSON, fields, recipe, quote structure, manifests): the fuzz target. */
+int sr_kms_request_check(const uint8_t *body, size_t len, sr_error *err);
+
 /* ---- the VM's side ----------------------------------------------------- */
 /* REPORTDATA = SHA-256(label || compose_hash || client_pub || nonce) || 32 zero bytes. */
 void sr_kms_report_data(const uint8_t compose_hash[32], const uint8_t client_pub[SR_SECP_PUBKEY_LEN],

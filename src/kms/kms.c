@@ -703,6 +703,47 @@ done:
     return rc;
 }
 
+int sr_kms_request_check(const uint8_t *body, size_t len, sr_error *err)
+{
+    release_ctx c;
+    memset(&c, 0, sizeof c);
+    sr_buf_init(&c.quote);
+    int rc = SR_OK;
+    c.req = sr_json_parse(body, len, SR_KMS_MAX_REQUEST, err);
+    if (c.req == NULL)
+        return err ? err->code : SR_EFORMAT;
+    rc = parse_request(&c, err);
+    sr_quote q;
+    if (rc == SR_OK)
+        rc = sr_quote_parse(c.quote.data, c.quote.len, &q, err);
+    json_t *list = NULL;
+    if (rc == SR_OK)
+        rc = sr_json_get_arr(c.req, "manifests", 1, &list, "request", err);
+    size_t i;
+    json_t *e;
+    if (rc == SR_OK) {
+        json_array_foreach(list, i, e) {
+            const char *mb64 = NULL;
+            uint8_t sig[SR_ETH_SIG_LEN];
+            sr_buf mb;
+            sr_buf_init(&mb);
+            sr_manifest *m = NULL;
+            if ((rc = sr_json_get_str(e, "manifest", 1, &mb64, "manifest entry", err)) == SR_OK &&
+                (rc = sr_json_get_hex(e, "signature", sig, sizeof sig, "manifest entry", err)) == SR_OK &&
+                (rc = sr_base64_decode(mb64, &mb, err)) == SR_OK)
+                rc = sr_manifest_parse(mb.data, mb.len, &m, err);
+            free(m);
+            sr_buf_free(&mb);
+            if (rc != SR_OK || i >= SR_KMS_MAX_DATASETS)
+                break;
+        }
+    }
+    json_decref(c.req);
+    sr_recipe_free(c.recipe);
+    sr_buf_free(&c.quote);
+    return rc;
+}
+
 void sr_kms_http_handler(void *ctx, const sr_http_request *req, sr_http_response *resp)
 {
     sr_kms *k = ctx;

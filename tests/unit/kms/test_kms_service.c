@@ -342,6 +342,10 @@ static void test_refusals_and_release(void)
     uint8_t nonce[32];
     char *body = build_request(t, s.url, &c, NULL, recipe_text, manifests_ab, nonce, -1);
     json_t *reply = NULL;
+    const char *dump = getenv("SR_KMS_DUMP_REQUEST"); /* seeds the fuzz corpus */
+    if (dump != NULL)
+        (void)sr_file_write_atomic(dump, body, strlen(body), 0644, &err);
+    CHECK_OK(sr_kms_request_check((const uint8_t *)body, strlen(body), &err), &err);
     CHECK_OK(post_keys(s.url, body, &reply, &err), &err);
     json_t *keys = json_object_get(reply, "keys");
     CHECK_EQ_INT(json_array_size(keys), 2);
