@@ -84,6 +84,9 @@ static int parse_pubkey(const uint8_t *pub, size_t publen, secp256k1_pubkey *pk,
 {
     if (pub == NULL || (publen != SR_SECP_PUBKEY_LEN && publen != SR_SECP_PUBKEY_FULL_LEN))
         return sr_error_set(err, SR_EFORMAT, "secp256k1: public key must be 33 or 65 bytes, not %zu", publen);
+    /* libsecp256k1 also accepts the "hybrid" 0x06/0x07 form; sealroom does not. */
+    if (publen == SR_SECP_PUBKEY_FULL_LEN && pub[0] != 0x04)
+        return sr_error_set(err, SR_EFORMAT, "secp256k1: uncompressed public key must start with 0x04");
     if (!secp256k1_ec_pubkey_parse(secp256k1_context_static, pk, pub, publen))
         return sr_error_set(err, SR_EFORMAT, "secp256k1: public key is not a point on the curve");
     return SR_OK;

@@ -57,7 +57,7 @@ static void test_known_addresses(void)
 static void test_pubkey_formats(void)
 {
     sr_error err;
-    uint8_t sk[32], pub[33], full[65], back[65], norm[33];
+    uint8_t sk[32], pub[33], full[65], back[65], norm[33], addr_out[20];
     CHECK_OK(sr_secp_seckey_generate(sk, &err), &err);
     CHECK_OK(sr_secp_seckey_verify(sk, &err), &err);
     CHECK_OK(sr_secp_pubkey(sk, pub, &err), &err);
@@ -68,6 +68,12 @@ static void test_pubkey_formats(void)
     CHECK_EQ_MEM(norm, pub, 33);
     CHECK_OK(sr_secp_pubkey_normalize(pub, 33, norm, &err), &err);
     CHECK_EQ_MEM(norm, pub, 33);
+    /* hybrid form (0x06/0x07 + X + Y) refused even when its parity is right */
+    full[0] = (uint8_t)(0x06 | (full[64] & 1));
+    CHECK_EQ_INT(sr_secp_pubkey_normalize(full, 65, norm, &err), SR_EFORMAT);
+    CHECK_EQ_INT(sr_eth_address_from_pubkey(full, 65, addr_out, &err), SR_EFORMAT);
+    full[0] = 0x04;
+    CHECK_OK(sr_secp_pubkey_normalize(full, 65, norm, &err), &err);
     /* off the curve: change Y */
     full[64] ^= 1;
     CHECK_EQ_INT(sr_secp_pubkey_normalize(full, 65, norm, &err), SR_EFORMAT);
