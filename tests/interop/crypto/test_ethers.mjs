@@ -3,7 +3,7 @@
 // recovers ethers signatures), and on the EIP-712 "Mail" example numbers.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 
@@ -33,11 +33,15 @@ for (let i = 0; i < 20; i++) {
   assert.equal(tool('address-string', a), ethers.getAddress('0x' + a), 'EIP-55');
 }
 
-// --- keys from the C side: `sealroom keygen` and the tool
+// --- keys from the C side: `sealroom keygen` and the tool (in a fresh folder:
+// the scratch folder survives between runs)
 const keys = [];
+const dir = mkdtempSync('./keys.');
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 for (let i = 0; i < 3; i++) {
-  const out = JSON.parse(execFileSync(SEALROOM, ['keygen', '--out', `k${i}.key`, '--json'], { encoding: 'utf8' }));
-  const sk = readFileSync(`k${i}.key`, 'utf8');
+  const file = `${dir}/k${i}.key`;
+  const out = JSON.parse(execFileSync(SEALROOM, ['keygen', '--out', file, '--json'], { encoding: 'utf8' }));
+  const sk = readFileSync(file, 'utf8');
   assert.match(sk, /^[0-9a-f]{64}\n$/, 'key file format');
   const w = new ethers.Wallet('0x' + sk.trim());
   assert.equal(out.address, w.address, 'keygen address = ethers address');

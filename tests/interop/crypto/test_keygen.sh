@@ -5,6 +5,10 @@ set -u
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 tool="$SR_BUILD_DIR/tests/sr_crypto_tool"
+# the scratch folder survives between runs: work in a fresh one inside it
+work=$(mktemp -d "$PWD/keygen.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
 
 "$SEALROOM" keygen --help | grep -q -- '--out FILE' || fail "--help does not describe --out"
 "$SEALROOM" keygen >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "missing --out is not a usage error (2)"
