@@ -437,13 +437,13 @@ int sr_attest_verify(const uint8_t *quote, size_t len, const sr_attest_policy *p
     if (chain == NULL) {
         if ((rc = verify_pck_chain(&v, q, roots, now, &chain)) != SR_OK)
             goto done;
-        int xr = sr_att_pck_ext(sk_X509_value(chain, 0), &ext, &e);
-        if (xr == SR_OK) {
-            has_ext = 1;
-        } else if (xr != SR_ENOTFOUND) {
-            rc = fail_err(&v, &e);
+        /* A PCK certificate carries the SGX extension (FMSPC, TCB, PCE id);
+         * a leaf without it is some other certificate of the same CA. */
+        if (sr_att_pck_ext(sk_X509_value(chain, 0), &ext, &e) != SR_OK) {
+            rc = fail(&v, SR_EVERIFY, "PCK leaf: %s", e.msg);
             goto done;
         }
+        has_ext = 1;
         if (have_key)
             cache_put(policy->cache, key, chain, has_ext, &ext);
     }
