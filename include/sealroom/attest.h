@@ -232,6 +232,22 @@ int sr_eventlog_replay(const char *text, size_t len, uint8_t rtmr3_out[48], size
 int sr_eventlog_find(const char *text, size_t len, const char *name, uint8_t *payload, size_t cap,
                      size_t *n, sr_error *err);
 
+/* ---- GPU evidence (NVIDIA H100 confidential computing) -------------------
+ * Key requests and receipts may carry an optional "gpu_evidence" object
+ * (docs/ATTESTATION.md, "GPU evidence"):
+ *   {"vendor":"nvidia","arch":"HOPPER","nonce":"<hex 32 B>",
+ *    "report":"<base64 GPU attestation report>",
+ *    "cert_chain":"<base64 GPU device certificate chain>"}
+ * The GPU report is requested with nonce = SHA-256("sealroom-gpu-evidence-v1"
+ * || REPORTDATA of the CPU quote), which binds it to that quote. Only the
+ * shape and this binding are checked here; the report's signature, chain
+ * to NVIDIA's root and measurements are NOT verified by this module. */
+#define SR_GPU_EVIDENCE_MAX 65536
+void sr_gpu_nonce(const uint8_t report_data[64], uint8_t nonce[32]);
+/* Checks the gpu_evidence JSON text: fields, sizes, base64, and that its
+ * nonce is bound to report_data. SR_EVERIFY if the nonce is not bound. */
+int sr_gpu_evidence_check_binding(const char *json, size_t len, const uint8_t report_data[64], sr_error *err);
+
 /* ---- producing quotes -------------------------------------------------- */
 
 typedef struct sr_tee sr_tee;
