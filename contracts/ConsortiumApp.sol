@@ -137,7 +137,7 @@ contract ConsortiumApp {
         return i;
     }
 
-    function _setOwners(Owner[] memory owners_, uint256 threshold_) internal {
+    function _validateOwners(Owner[] memory owners_, uint256 threshold_) internal pure {
         uint256 n = owners_.length;
         require(n >= 1 && n <= MAX_OWNERS, "invalid: 1..32 owners");
         require(threshold_ >= 1 && threshold_ <= n, "invalid: threshold must be 1..n");
@@ -152,6 +152,11 @@ contract ConsortiumApp {
                 require(keccak256(bytes(owners_[j].id)) != keccak256(bytes(owners_[i].id)), "invalid: duplicate owner id");
             }
         }
+    }
+
+    function _setOwners(Owner[] memory owners_, uint256 threshold_) internal {
+        _validateOwners(owners_, threshold_);
+        uint256 n = owners_.length;
         delete owners;
         for (uint256 i = 0; i < n; i++) {
             owners.push(owners_[i]);
@@ -278,6 +283,7 @@ contract ConsortiumApp {
         _requireOwner(who);
         require(!frozen, "denied: app is frozen");
         require(nonce == configNonce, "state: owner change nonce is stale");
+        _validateOwners(owners_, threshold_);
         require(!changeVoted[proposal][who], "state: signer already voted for this owner change");
         changeVoted[proposal][who] = true;
         emit OwnerChangeVoted(proposal, who, nonce);

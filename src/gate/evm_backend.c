@@ -152,9 +152,21 @@ static int evm_change_owners(sr_gate *g, const sr_gate_owner *owners, size_t n, 
                              const uint8_t signer[20], const uint8_t sig[65], int *applied, sr_error *err) {
     *applied = 0;
     if (n == 0 || n > SR_GATE_MAX_OWNERS) return sr_error_set(err, SR_EINVAL, "owner change: 1..%d owners", SR_GATE_MAX_OWNERS);
+    /* the new list must be a valid configuration (bounds, character sets,
+     * distinct ids and addresses, 1 <= k <= n) before anyone votes for it */
+    sr_gate_config *nc = calloc(1, sizeof *nc);
+    if (!nc) return sr_error_set(err, SR_ENOMEM, "out of memory");
+    snprintf(nc->name, sizeof nc->name, "owner change");
+    memcpy(nc->owners, owners, n * sizeof *owners);
+    nc->n_owners = n;
+    nc->threshold = threshold;
+    nc->kms_pubkey_len = 1;
+    int rc = sr_gate_config_validate(nc, err);
+    free(nc);
+    if (rc) return rc;
     uint8_t d[32];
     sr_gate_change_owners_digest(&g->domain, owners, n, threshold, nonce, d);
-    int rc = check_sig(d, signer, sig, err);
+    rc = check_sig(d, signer, sig, err);
     if (rc) return rc;
     sr_eth_sent sent;
     json_t *args;

@@ -235,6 +235,24 @@ static void test_owner_change(void) {
     CHECK(sr_gate_change_owners(g, next, 5, 2, 0, sk_a, &applied, &err) == SR_ESTATE); /* same vote twice */
     CHECK(sr_gate_change_owners(g, next, 5, 2, 0, sk_x, &applied, &err) == SR_EDENIED);
     CHECK(sr_gate_change_owners(g, next, 5, 2, 1, sk_b, &applied, &err) == SR_ESTATE);  /* wrong nonce */
+    CHECK(sr_gate_change_owners(g, next, 5, 6, 0, sk_b, &applied, &err) == SR_EINVAL);  /* k > n */
+    {   /* the contract refuses an invalid proposal by itself (client bypassed) */
+        sr_ethrpc *r = NULL;
+        sr_buf data = {0};
+        char a[43];
+        sr_eth_address_to_string(own_a.addr, a);
+        json_t *args = json_pack("[[[s,s,s,s]],i,i]", "A", a, "US", "", 9, 0);
+        CHECK_OK(sr_ethrpc_open(url, 0, &r, &err), &err);
+        CHECK_OK(sr_abi_encode_call("changeOwners((string,address,string,string)[],uint256,uint256)", args, &data, &err),
+                 &err);
+        CHECK(sr_ethrpc_transact(r, sk_d, app, data.data, data.len, 0, NULL, &err) == SR_EINVAL);
+        CHECK_CONTAINS(err.msg, "threshold must be 1..n");
+        json_decref(args);
+        sr_buf_free(&data);
+        sr_ethrpc_close(r);
+    }
+    sr_gate_owner dup[2] = {own_a, own_a};
+    CHECK(sr_gate_change_owners(g, dup, 2, 1, 0, sk_b, &applied, &err) == SR_EINVAL);   /* duplicate owner */
     /* a vote for a different proposal does not add up with A's */
     CHECK_OK(sr_gate_change_owners(g, next, 5, 3, 0, sk_b, &applied, &err), &err);
     CHECK_EQ_INT(applied, 0);
