@@ -194,9 +194,10 @@ static void test_km_by_hand(void)
     p = sr_km_curve(km, 1, &np);
     CHECK_EQ_INT(np, 2);
     CHECK(p[1].surv == 0 && isinf(p[1].se_log));
-    CHECK_EQ_INT(sr_km_new(&km2, 0, &err), SR_ELIMIT);
-    sr_km_free(km);
     sr_km_free(km2);
+    CHECK_EQ_INT(sr_km_new(&km2, 0, &err), SR_ELIMIT);
+    CHECK(km2 == NULL);
+    sr_km_free(km);
 }
 
 static void test_km_bins_exact_on_grid(void)
