@@ -204,20 +204,39 @@ typedef struct dict_index {
     size_t nslots; /* power of two, at least 2 * dict_count */
 } dict_index;
 
-static uint32_t str_hash(const uint8_t *p, size_t n)
+static inline uint64_t load64(const uint8_t *p)
 {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
-        h ^= h >> 32;
-        p += 8;
-        n -= 8;
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static inline uint32_t load32(const uint8_t *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* Hash of a byte string (not cryptographic: only spreads dictionary
+ * entries over the index). Reads only p[0..n). */
+static inline uint32_t str_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)n * 0xD6E8FEB86659FD93ull), w;
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            h = (h ^ load64(p + i)) * 0xFF51AFD7ED558CCDull;
+            h ^= h >> 32;
+        }
+        w = load64(p + n - 8); /* the last 8 bytes (overlapping) */
+    } else if (n >= 4) {
+        w = (uint64_t)load32(p) | ((uint64_t)load32(p + n - 4) << 32);
+    } else if (n > 0) {
+        w = (uint64_t)p[0] | ((uint64_t)p[n / 2] << 8) | ((uint64_t)p[n - 1] << 16);
+    } else {
+        w = 0;
     }
-    uint64_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        w |= (uint64_t)p[i] << (8 * i);
     h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
     h ^= h >> 29;
     h *= 0xFF51AFD7ED558CCDull;
@@ -395,7 +414,11 @@ static inline int entry_equals(const sr_chunk *c, size_t k, const uint8_t *s, si
     if (c->dict_offsets[k + 1] - off != n)
         return 0;
     const uint8_t *p = c->dict_bytes.data + off;
-    if (n <= 16) {
+    if (n >= 8 && n <= 16) /* two overlapping 8-byte compares */
+        return load64(p) == load64(s) && load64(p + n - 8) == load64(s + n - 8);
+    if (n >= 4 && n < 8)
+        return load32(p) == load32(s) && load32(p + n - 4) == load32(s + n - 4);
+    if (n < 4) {
         for (size_t i = 0; i < n; i++)
             if (p[i] != s[i])
                 return 0;

@@ -78,6 +78,32 @@ static const uint8_t QCLS[256] = {
     [0] = 1, ['\n'] = 1, ['"'] = 1, [0x80 ... 0xFF] = 1,
 };
 
+/* Advances q to the first byte at or after q with cls[byte] != 0 (or to
+ * end). With SSE2, 16 bytes at a time: every stop byte is below 45 as a
+ * signed char (',', '"', CR, LF, NUL, and the bytes >= 0x80), so one signed
+ * compare finds the candidates, and the table settles each. */
+static inline __attribute__((always_inline)) const uint8_t *skip_plain(const uint8_t *q, const uint8_t *end,
+                                                                     const uint8_t *cls)
+{
+#ifdef __SSE2__
+    const __m128i lim = _mm_set1_epi8(45);
+    while (end - q >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, lim));
+        while (mask) {
+            unsigned b = (unsigned)__builtin_ctz(mask);
+            if (cls[q[b]])
+                return q + b;
+            mask &= mask - 1;
+        }
+        q += 16;
+    }
+#endif
+    while (q < end && !cls[*q])
+        q++;
+    return q;
+}
+
 /* Quoted preview of a value for error messages: at most 40 bytes,
  * non-printable bytes as \xHH. */
 static void preview(const uint8_t *p, size_t n, char *out, size_t cap)
@@ -119,6 +145,14 @@ int sr_csv_parse_int(const char *s, size_t n, int64_t *out)
     if (i == n)
         return SR_EFORMAT;
     uint64_t v = 0;
+    if (n - i <= 19) { /* at most 19 digits: fits in uint64 without checks */
+        for (; i < n; i++) {
+            unsigned d = (unsigned)p[i] - '0';
+            if (d > 9)
+                return SR_EFORMAT;
+            v = v * 10 + d;
+        }
+    }
     for (; i < n; i++) {
         unsigned d = (unsigned)p[i] - '0';
         if (d > 9)
@@ -293,7 +327,8 @@ typedef struct field {
 
 /* Reads one field at t->pos. Returns 0 if a ',' follows (more fields), 1 if
  * the record ended (line end or end of block), -1 on error (t->why). */
-static inline int next_field(tok *t, field *f, const uint8_t *ucls, const uint8_t *qcls)
+static inline __attribute__((always_inline)) int next_field(tok *t, field *f, const uint8_t *ucls,
+                                                            const uint8_t *qcls)
 {
     const uint8_t *d = t->d, *end = d + t->len;
     const uint8_t *p = d + t->pos;
@@ -301,8 +336,7 @@ static inline int next_field(tok *t, field *f, const uint8_t *ucls, const uint8_
         const uint8_t *q = p + 1, *start = q;
         int copied = 0;
         for (;;) {
-            while (q < end && !qcls[*q])
-                q++;
+            q = skip_plain(q, end, qcls);
             if (q >= end) {
                 t->why = "unterminated quoted field";
                 return -1;
@@ -361,8 +395,7 @@ static inline int next_field(tok *t, field *f, const uint8_t *ucls, const uint8_
     } else {
         const uint8_t *q = p;
         for (;;) {
-            while (q < end && !ucls[*q])
-                q++;
+            q = skip_plain(q, end, ucls);
             if (q >= end)
                 break;
             uint8_t c = *q;
@@ -550,7 +583,9 @@ int sr_csv_read_block(sr_csv_reader *r, size_t max_records, sr_csv_block *blk, s
     int rc;
     if (max_records == 0)
         return sr_error_set(err, SR_EINVAL, "read_block: max_records must be >= 1");
-    sr_buf_reset(&blk->storage);
+    /* reuse the storage without wiping it here: the next block overwrites
+     * it, and sr_buf frees (and reallocations) always wipe */
+    blk->storage.len = 0;
     blk->data = NULL;
     blk->len = 0;
     blk->nrecords = 0;
