@@ -419,7 +419,7 @@ int sr_att_verify_chain(X509 *leaf, STACK_OF(X509) *intermediates, STACK_OF(X509
         int e = X509_STORE_CTX_get_error(ctx);
         int depth = X509_STORE_CTX_get_error_depth(ctx);
         ERR_clear_error();
-        rc = sr_error_set(err, SR_EVERIFY, "PCK chain does not verify to a pinned root: %s (depth %d)",
+        rc = sr_error_set(err, SR_EVERIFY, "chain does not verify to a pinned root: %s (depth %d)",
                           X509_verify_cert_error_string(e), depth);
         goto done;
     }

@@ -314,6 +314,7 @@ static int verify_pck_chain(struct vctx *v, const sr_quote *q, STACK_OF(X509) *r
     rc = sr_att_verify_chain(leaf, inter, roots, now, verified, &e);
     sk_X509_free(inter);
     if (rc != SR_OK) {
+        sr_error_prefix(&e, "PCK");
         if (embedded_root != NULL) {
             char cn[128];
             sr_att_subject_cn(embedded_root, cn, sizeof cn);
