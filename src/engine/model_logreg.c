@@ -368,7 +368,7 @@ static int lr_fit(const sr_model_data *data, const sr_logreg_opts *opts, double 
         rc = sr_error_set(err, SR_EINVAL, "logistic regression: no rows");
         goto fail;
     }
-    int it, converged = 0;
+    int it, iters = 0, converged = 0;
     for (it = 1; it <= max_iter && !converged; it++) {
         rc = sr_model_spd_solve(k, H, g, step, NULL, err);
         if (rc != SR_OK) {
@@ -379,6 +379,7 @@ static int lr_fit(const sr_model_data *data, const sr_logreg_opts *opts, double 
         for (size_t i = 0; i < k; i++)
             gd += g[i] * step[i];
         double t = 1.0;
+        int tiny = 0;
         for (;;) {
             double rel = 0;
             for (size_t i = 0; i < k; i++) {
@@ -386,6 +387,13 @@ static int lr_fit(const sr_model_data *data, const sr_logreg_opts *opts, double 
                 double r = fabs(t * step[i]) / (1.0 + fabs(beta[i]));
                 if (r > rel)
                     rel = r;
+            }
+            if (t == 1.0 && rel < tol) {
+                /* a full Newton step below tol: beta is within ~step^2 of
+                 * the optimum; take the step without another pass */
+                converged = 1;
+                tiny = 1;
+                break;
             }
             rc = lr_eval(&s, trial, &f2, g2, H2, &n, err);
             if (rc != SR_OK)
@@ -404,6 +412,9 @@ static int lr_fit(const sr_model_data *data, const sr_logreg_opts *opts, double 
             }
         }
         memcpy(beta, trial, k * sizeof(double));
+        iters = it;
+        if (tiny)
+            break;
         memcpy(g, g2, k * sizeof(double));
         memcpy(H, H2, k * k * sizeof(double));
         f = f2;
@@ -417,7 +428,7 @@ static int lr_fit(const sr_model_data *data, const sr_logreg_opts *opts, double 
     for (size_t j = 0; j < p; j++)
         out->coef[j] = beta[j];
     out->intercept = s.intercept ? beta[p] : 0.0;
-    out->iterations = it - 1;
+    out->iterations = iters;
     out->objective = f;
     out->n = (uint64_t)n;
     for (size_t j = 0; j < p; j++)
