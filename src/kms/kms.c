@@ -1,6 +1,7 @@
 /* The KMS release policy (see include/sealroom/kms.h, docs/PROTOCOL.md). */
 #include "sealroom/kms.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,14 @@ struct sr_kms {
     sr_attest_cache *cache;
     sr_kms_clock_fn clock;
     void *clock_ctx;
+    /* One gate handle and one store connection for the process, each used
+     * under its mutex: the ledger handle refreshes incrementally on every
+     * status read (so revocations are seen at once) and the store's
+     * transactions never wait on each other's SQLite locks. */
+    sr_gate *gate;
+    pthread_mutex_t gate_mu;
+    sr_kms_store *store;
+    pthread_mutex_t store_mu;
 };
 
 static int64_t kms_now(const sr_kms *k)
@@ -128,17 +137,14 @@ int sr_kms_new(const sr_kms_config *cfg, sr_kms **out, sr_error *err)
     if (cfg->collateral_path != NULL &&
         (rc = sr_file_read(cfg->collateral_path, 8u << 20, &k->collateral, err)) != SR_OK)
         goto fail;
-    /* Fail early if the gate cannot be read. */
-    sr_gate *g = NULL;
-    if ((rc = sr_gate_open(k->gate_spec, &g, err)) != SR_OK) {
+    pthread_mutex_init(&k->gate_mu, NULL);
+    pthread_mutex_init(&k->store_mu, NULL);
+    if ((rc = sr_gate_open(k->gate_spec, &k->gate, err)) != SR_OK) {
         sr_error_prefix(err, "gate %s", k->gate_spec);
         goto fail;
     }
-    sr_gate_close(g);
-    sr_kms_store *st = NULL;
-    if ((rc = sr_kms_store_open(k->dir, k->audit_key, &st, err)) != SR_OK)
+    if ((rc = sr_kms_store_open(k->dir, k->audit_key, &k->store, err)) != SR_OK)
         goto fail;
-    sr_kms_store_close(st);
     k->cache = sr_attest_cache_new(64);
     *out = k;
     return SR_OK;
@@ -156,19 +162,20 @@ void sr_kms_free(sr_kms *k)
     sr_buf_free(&k->sim_root);
     sr_buf_free(&k->collateral);
     sr_attest_cache_free(k->cache);
+    sr_gate_close(k->gate);
+    sr_kms_store_close(k->store);
+    pthread_mutex_destroy(&k->gate_mu);
+    pthread_mutex_destroy(&k->store_mu);
     free(k);
 }
 
 int sr_kms_issue_nonce(sr_kms *k, json_t **reply, sr_error *err)
 {
-    sr_kms_store *st = NULL;
-    int rc = sr_kms_store_open(k->dir, k->audit_key, &st, err);
-    if (rc != SR_OK)
-        return rc;
     uint8_t nonce[SR_KMS_NONCE_LEN];
     int64_t now = kms_now(k);
-    rc = sr_kms_nonce_issue(st, now, nonce, err);
-    sr_kms_store_close(st);
+    pthread_mutex_lock(&k->store_mu);
+    int rc = sr_kms_nonce_issue(k->store, now, nonce, err);
+    pthread_mutex_unlock(&k->store_mu);
     if (rc != SR_OK)
         return rc;
     char hex[2 * SR_KMS_NONCE_LEN + 1];
@@ -364,21 +371,18 @@ static int check_quote(release_ctx *c, sr_error *err)
 
 static int check_gate(release_ctx *c, sr_error *err)
 {
-    sr_gate *g = NULL;
-    int rc = sr_gate_open(c->k->gate_spec, &g, err);
-    if (rc != SR_OK)
-        return sr_error_prefix(err, "gate");
+    sr_gate *g = c->k->gate;
+    int rc = SR_OK;
     snprintf(c->gate_backend, sizeof c->gate_backend, "%s", sr_gate_backend(g));
     size_t nds = sr_recipe_dataset_count(c->recipe);
     const char *required[SR_KMS_MAX_DATASETS];
-    if (nds > SR_KMS_MAX_DATASETS) {
-        sr_gate_close(g);
+    if (nds > SR_KMS_MAX_DATASETS)
         return sr_error_set(err, SR_ELIMIT, "recipe reads more than %d datasets", SR_KMS_MAX_DATASETS);
-    }
     for (size_t i = 0; i < nds; i++)
         required[i] = sr_recipe_dataset_owner(c->recipe, i);
+    pthread_mutex_lock(&c->k->gate_mu);
     rc = sr_gate_status_get(g, c->compose_hash, required, nds, &c->gate, err);
-    sr_gate_close(g);
+    pthread_mutex_unlock(&c->k->gate_mu);
     if (rc != SR_OK)
         return sr_error_prefix(err, "gate");
     if (memcmp(c->gate.domain.app, sr_recipe_app_id(c->recipe), SR_ETH_ADDR_LEN) != 0) {
@@ -602,12 +606,7 @@ int sr_kms_open_key(const json_t *key_entry, const uint8_t compose_hash[32], con
 
 static void audit_refusal(release_ctx *c, int64_t now, const char *reason)
 {
-    sr_kms_store *st = NULL;
     sr_error e;
-    if (sr_kms_store_open(c->k->dir, c->k->audit_key, &st, &e) != SR_OK) {
-        fprintf(stderr, "kms: cannot audit a refusal (%s): %s\n", reason, e.msg);
-        return;
-    }
     sr_kms_audit_record rec = {
         .time = now,
         .allowed = 0,
@@ -618,9 +617,10 @@ static void audit_refusal(release_ctx *c, int64_t now, const char *reason)
         .datasets = c->datasets,
         .client = c->client_hex[0] ? c->client_hex : NULL,
     };
-    if (sr_kms_audit_refusal(st, &rec, &e) != SR_OK)
+    pthread_mutex_lock(&c->k->store_mu);
+    if (sr_kms_audit_refusal(c->k->store, &rec, &e) != SR_OK)
         fprintf(stderr, "kms: cannot audit a refusal (%s): %s\n", reason, e.msg);
-    sr_kms_store_close(st);
+    pthread_mutex_unlock(&c->k->store_mu);
 }
 
 int sr_kms_release(sr_kms *k, const uint8_t *body, size_t len, json_t **reply, sr_error *err)
@@ -631,7 +631,6 @@ int sr_kms_release(sr_kms *k, const uint8_t *body, size_t len, json_t **reply, s
     sr_buf_init(&c.quote);
     int64_t now = kms_now(k);
     int rc = SR_OK;
-    sr_kms_store *st = NULL;
     c.req = sr_json_parse(body, len, SR_KMS_MAX_REQUEST, err);
     if (c.req == NULL) {
         rc = err ? err->code : SR_EFORMAT;
@@ -639,9 +638,10 @@ int sr_kms_release(sr_kms *k, const uint8_t *body, size_t len, json_t **reply, s
     }
     if ((rc = parse_request(&c, err)) != SR_OK)
         goto refuse;
-    if ((rc = sr_kms_store_open(k->dir, k->audit_key, &st, err)) != SR_OK)
-        goto done;
-    if ((rc = sr_kms_nonce_check(st, c.nonce, now, err)) != SR_OK)
+    pthread_mutex_lock(&k->store_mu);
+    rc = sr_kms_nonce_check(k->store, c.nonce, now, err);
+    pthread_mutex_unlock(&k->store_mu);
+    if (rc != SR_OK)
         goto refuse;
     if ((rc = check_quote(&c, err)) != SR_OK)
         goto refuse;
@@ -677,7 +677,9 @@ int sr_kms_release(sr_kms *k, const uint8_t *body, size_t len, json_t **reply, s
         .client = c.client_hex,
     };
     /* Nonce use, budget charges and the audit record: one transaction. */
-    rc = sr_kms_release_commit(st, c.nonce, now, charges, c.nmanifests, &rec, err);
+    pthread_mutex_lock(&k->store_mu);
+    rc = sr_kms_release_commit(k->store, c.nonce, now, charges, c.nmanifests, &rec, err);
+    pthread_mutex_unlock(&k->store_mu);
     if (rc != SR_OK) {
         json_decref(cert);
         goto done; /* a refusal here is already audited by the store */
@@ -691,7 +693,6 @@ int sr_kms_release(sr_kms *k, const uint8_t *body, size_t len, json_t **reply, s
 refuse:
     audit_refusal(&c, now, err ? err->msg : "refused");
 done:
-    sr_kms_store_close(st);
     json_decref(c.keys);
     json_decref(c.req);
     sr_recipe_free(c.recipe);
