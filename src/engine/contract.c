@@ -18,12 +18,14 @@ static int only_keys(const json_t *o, const char *const *allowed, const char *wh
     return SR_OK;
 }
 
-static int check_cell(const sr_output *o, const json_t *cell, int grouped, const char *what,
+static int check_cell(const sr_plan *pl, const sr_output *o, const json_t *cell, int grouped, const char *what,
                       sr_error *err)
 {
     static const char *const k_out[] = {"type", "privacy", "noise", "value", "bins", "quantiles",
-                                        "suppressed", "groups", NULL};
-    static const char *const k_cell[] = {"key", "value", "bins", "quantiles", "suppressed", NULL};
+                                        "suppressed", "groups", "coefficients", "intercept",
+                                        "curve", NULL};
+    static const char *const k_cell[] = {"key", "value", "bins", "quantiles", "suppressed", "curve",
+                                         NULL};
     if (!json_is_object(cell))
         return sr_error_set(err, SR_EVERIFY, "%s: not an object", what);
     if (only_keys(cell, grouped ? k_cell : k_out, what, err))
@@ -31,7 +33,8 @@ static int check_cell(const sr_output *o, const json_t *cell, int grouped, const
     const json_t *sup = json_object_get(cell, "suppressed");
     if (sup != NULL) {
         if (!json_is_true(sup) || json_object_get(cell, "value") || json_object_get(cell, "bins") ||
-            json_object_get(cell, "quantiles"))
+            json_object_get(cell, "quantiles") || json_object_get(cell, "curve") ||
+            json_object_get(cell, "coefficients"))
             return sr_error_set(err, SR_EVERIFY, "%s: a suppressed cell carries no values", what);
         return SR_OK;
     }
@@ -89,6 +92,41 @@ static int check_cell(const sr_output *o, const json_t *cell, int grouped, const
         }
         return SR_OK;
     }
+    case O_LOGREG: case O_LINREG: {
+        const json_t *co = json_object_get(cell, "coefficients");
+        const json_t *ic = json_object_get(cell, "intercept");
+        if (!json_is_object(co) || json_object_size(co) != o->nfeat)
+            return sr_error_set(err, SR_EVERIFY, "%s: \"coefficients\" must have the %zu declared "
+                                "features", what, o->nfeat);
+        for (size_t j = 0; j < o->nfeat; j++)
+            if (!json_is_number(json_object_get(co, pl->cols[o->feat[j]].name)))
+                return sr_error_set(err, SR_EVERIFY, "%s: no coefficient for \"%s\"", what,
+                                    pl->cols[o->feat[j]].name);
+        if (o->intercept ? !json_is_number(ic) : !json_is_null(ic))
+            return sr_error_set(err, SR_EVERIFY, "%s: intercept does not match the declaration",
+                                what);
+        if (json_object_get(cell, "value") || json_object_get(cell, "curve"))
+            return sr_error_set(err, SR_EVERIFY, "%s: a regression has only coefficients", what);
+        return SR_OK;
+    }
+    case O_KM: {
+        const json_t *cv = json_object_get(cell, "curve");
+        if (!json_is_array(cv) || json_array_size(cv) != o->ntimes)
+            return sr_error_set(err, SR_EVERIFY, "%s: \"curve\" must have the %zu declared times",
+                                what, o->ntimes);
+        for (size_t k = 0; k < o->ntimes; k++) {
+            const json_t *pt = json_array_get(cv, k);
+            static const char *const kp[] = {"time", "surv", "se", "n_risk", "n_event", NULL};
+            if (!json_is_object(pt) || only_keys(pt, kp, what, err) ||
+                json_number_value(json_object_get(pt, "time")) != o->times[k] ||
+                !json_is_number(json_object_get(pt, "surv")))
+                return sr_error_set(err, SR_EVERIFY, "%s: curve[%zu] is not the declared point",
+                                    what, k);
+        }
+        if (json_object_get(cell, "value") || json_object_get(cell, "coefficients"))
+            return sr_error_set(err, SR_EVERIFY, "%s: a survival curve has only \"curve\"", what);
+        return SR_OK;
+    }
     }
     return sr_error_set(err, SR_EINTERNAL, "unknown kind");
 }
@@ -134,7 +172,7 @@ int sr_engine_check_result(const sr_plan *p, const json_t *res, sr_error *err)
         if (o->ngb == 0) {
             if (json_object_get(jo, "groups"))
                 return sr_error_set(err, SR_EVERIFY, "%s: an ungrouped output has no groups", what);
-            if (check_cell(o, jo, 0, what, err))
+            if (check_cell(p, o, jo, 0, what, err))
                 return err->code;
             continue;
         }
@@ -162,7 +200,7 @@ int sr_engine_check_result(const sr_plan *p, const json_t *res, sr_error *err)
                 if (!json_equal(json_object_get(key, p->cols[o->gb[kk].col].name),
                                 json_array_get(o->gb[kk].json, idx[kk])))
                     return sr_error_set(err, SR_EVERIFY, "%s: key is not the declared cell", w2);
-            if (check_cell(o, cell, 1, w2, err))
+            if (check_cell(p, o, cell, 1, w2, err))
                 return err->code;
         }
     }

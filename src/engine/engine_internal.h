@@ -45,7 +45,9 @@ typedef struct sr_pcol {
     int used;
 } sr_pcol;
 
-enum { O_COUNT = 1, O_SUM, O_MEAN, O_VARIANCE, O_HISTOGRAM, O_QUANTILES };
+enum { O_COUNT = 1, O_SUM, O_MEAN, O_VARIANCE, O_HISTOGRAM, O_QUANTILES, O_LOGREG, O_LINREG, O_KM };
+#define SR_ENGINE_MAX_FEATURES 128
+#define SR_ENGINE_MAX_TIMES 1024
 enum { M_NONE = 0, M_LAPLACE, M_GAUSSIAN, M_EXPONENTIAL };
 
 typedef struct sr_domain {
@@ -82,6 +84,16 @@ typedef struct sr_output {
     double grid;        /* DP quantile candidate step */
     size_t ngrid;
     json_t *privacy_json; /* declared privacy, echoed in the result */
+    /* models */
+    size_t nfeat;
+    int feat[SR_ENGINE_MAX_FEATURES]; /* feature columns */
+    int label;          /* label / target column */
+    double l2;
+    int intercept, standardize;
+    double clip;        /* DP logistic regression: row norm bound */
+    int time_col, event_col; /* Kaplan-Meier */
+    double *times;
+    size_t ntimes;
 } sr_output;
 
 struct sr_plan {

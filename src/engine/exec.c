@@ -11,6 +11,7 @@
 #include "sealroom/buf.h"
 #include "sealroom/csv.h"
 #include "sealroom/dp.h"
+#include "sealroom/models.h"
 
 /* ---- vectors ---------------------------------------------------------------- */
 
@@ -466,7 +467,24 @@ typedef struct ostate {
     double *sum, *sum2;
     uint64_t *grid; /* DP quantiles: ngroups * ngrid */
     dvec *vals;     /* exact quantiles: ngroups */
+    dvec *mcols;    /* regressions: nfeat feature columns, then the label */
+    sr_km *km;      /* Kaplan-Meier, exact */
+    sr_km_bins *kb; /* Kaplan-Meier, DP bins */
 } ostate;
+
+static int dvec_push(dvec *d, double v, sr_error *err)
+{
+    if (d->n == d->cap) {
+        size_t nc = d->cap ? d->cap * 2 : 1024;
+        double *nv = realloc(d->v, nc * sizeof *nv);
+        if (nv == NULL)
+            return sr_error_set(err, SR_ENOMEM, "out of memory holding values for exact quantiles");
+        d->v = nv;
+        d->cap = nc;
+    }
+    d->v[d->n++] = v;
+    return SR_OK;
+}
 
 static int ostate_init(ostate *s, const sr_output *o, sr_error *err)
 {
@@ -476,6 +494,16 @@ static int ostate_init(ostate *s, const sr_output *o, sr_error *err)
     s->sum2 = calloc(o->ngroups, sizeof *s->sum2);
     if (!s->cnt || !s->sum || !s->sum2)
         return sr_error_set(err, SR_ENOMEM, "out of memory for output %s", o->name);
+    if (o->kind == O_LOGREG || o->kind == O_LINREG) {
+        s->mcols = calloc(o->nfeat + 1, sizeof *s->mcols);
+        if (s->mcols == NULL)
+            return sr_error_set(err, SR_ENOMEM, "out of memory for output %s", o->name);
+    }
+    if (o->kind == O_KM) {
+        if (o->mech == M_NONE ? sr_km_new(&s->km, o->ngroups, err)
+                              : sr_km_bins_new(&s->kb, o->ngroups, o->times, o->ntimes, err))
+            return sr_error_prefix(err, "output %s", o->name);
+    }
     if (o->kind == O_QUANTILES) {
         if (o->mech == M_EXPONENTIAL) {
             s->grid = calloc(o->ngroups * o->ngrid, sizeof *s->grid);
@@ -500,19 +528,75 @@ static void ostate_free(ostate *s, const sr_output *o)
         for (size_t g = 0; g < o->ngroups; g++)
             free(s->vals[g].v);
     free(s->vals);
+    if (s->mcols)
+        for (size_t j = 0; j <= o->nfeat; j++)
+            free(s->mcols[j].v);
+    free(s->mcols);
+    sr_km_free(s->km);
+    sr_km_bins_free(s->kb);
 }
 
-static int dvec_push(dvec *d, double v, sr_error *err)
+/* Model rows: regressions keep the rows whose features and label are all
+ * non-null (materialised: models make several passes); Kaplan-Meier adds
+ * (time, event, group) of rows with both present to its accumulator. */
+static int accumulate_model(xstate *x, const sr_output *o, ostate *s, sr_error *err)
 {
-    if (d->n == d->cap) {
-        size_t nc = d->cap ? d->cap * 2 : 1024;
-        double *nv = realloc(d->v, nc * sizeof *nv);
-        if (nv == NULL)
-            return sr_error_set(err, SR_ENOMEM, "out of memory holding values for exact quantiles");
-        d->v = nv;
-        d->cap = nc;
+    const sr_plan *p = x->p;
+    if (o->kind == O_KM) {
+        size_t n = 0;
+        double *t = malloc((x->nsel + 1) * sizeof *t);
+        uint8_t *ev = malloc(x->nsel + 1);
+        uint32_t *gr = malloc((x->nsel + 1) * sizeof *gr);
+        const vec *tv = &x->colv[o->time_col], *evv = &x->colv[o->event_col];
+        int ebool = p->cols[o->event_col].vt == VT_BOOL;
+        int rc = SR_OK;
+        if (!t || !ev || !gr) {
+            rc = sr_error_set(err, SR_ENOMEM, "out of memory");
+            goto km_out;
+        }
+        for (size_t k = 0; k < x->nsel; k++) {
+            size_t i = x->sel[k];
+            if (x->gidx[k] == UINT32_MAX || tv->nul[i] || evv->nul[i] || !isfinite(tv->num[i]))
+                continue;
+            double e = ebool ? evv->b[i] : evv->num[i];
+            if (e != 0 && e != 1) {
+                rc = sr_error_set(err, SR_EFORMAT, "output %s: event value %g is not 0 or 1", o->name,
+                                  e);
+                goto km_out;
+            }
+            t[n] = tv->num[i];
+            ev[n] = (uint8_t)e;
+            gr[n] = x->gidx[k];
+            n++;
+        }
+        if (n > 0)
+            rc = s->km ? sr_km_add(s->km, t, ev, gr, n, err) : sr_km_bins_add(s->kb, t, ev, gr, n, err);
+    km_out:
+        free(t);
+        free(ev);
+        free(gr);
+        return rc;
     }
-    d->v[d->n++] = v;
+    for (size_t k = 0; k < x->nsel; k++) {
+        size_t i = x->sel[k];
+        int skip = 0;
+        for (size_t j = 0; j <= o->nfeat && !skip; j++) {
+            int c = j < o->nfeat ? o->feat[j] : o->label;
+            skip = x->colv[c].nul[i] ||
+                   (p->cols[c].vt == VT_NUM && !isfinite(x->colv[c].num[i]));
+        }
+        if (skip)
+            continue;
+        for (size_t j = 0; j <= o->nfeat; j++) {
+            int c = j < o->nfeat ? o->feat[j] : o->label;
+            double v = p->cols[c].vt == VT_BOOL ? x->colv[c].b[i] : x->colv[c].num[i];
+            if (j == o->nfeat && o->kind == O_LOGREG && v != 0 && v != 1)
+                return sr_error_set(err, SR_EFORMAT, "output %s: label value %g is not 0 or 1",
+                                    o->name, v);
+            if (dvec_push(&s->mcols[j], v, err))
+                return err->code;
+        }
+    }
     return SR_OK;
 }
 
@@ -562,6 +646,8 @@ static int accumulate(xstate *x, const sr_output *o, ostate *s, sr_error *err)
 {
     if (group_cells(x, o, err))
         return err->code;
+    if (o->kind == O_LOGREG || o->kind == O_LINREG || o->kind == O_KM)
+        return accumulate_model(x, o, s, err);
     const vec *v = o->col >= 0 ? &x->colv[o->col] : NULL;
     int isbool = o->col >= 0 && x->p->cols[o->col].vt == VT_BOOL;
     double mid = o->has_clamp ? (o->lo + o->hi) / 2 : 0;
@@ -869,6 +955,87 @@ static int finish_cell(noise *nz, ostate *s, size_t g, json_t *cell, json_t *noi
     return sr_error_set(err, SR_EINTERNAL, "unknown output kind");
 }
 
+static int finish_regression(const sr_plan *p, const sr_output *o, ostate *s, sr_rng *rng,
+                             unsigned threads, json_t *jo, json_t *ni, sr_error *err)
+{
+    sr_model_data data;
+    sr_model_array arr;
+    sr_model_fit fit;
+    const double *xs[SR_ENGINE_MAX_FEATURES];
+    size_t n = s->mcols[o->nfeat].n;
+    int rc;
+    memset(&fit, 0, sizeof fit);
+    if (n == 0)
+        return sr_error_set(err, SR_EINVAL, "output %s: no rows to fit", o->name);
+    for (size_t j = 0; j < o->nfeat; j++)
+        xs[j] = s->mcols[j].v;
+    if ((rc = sr_model_data_from_array(&data, &arr, xs, s->mcols[o->nfeat].v, n, o->nfeat, 0, err)))
+        return sr_error_prefix(err, "output %s", o->name);
+    if (o->kind == O_LINREG) {
+        sr_linreg_opts lo = {o->l2, o->intercept, o->standardize, threads};
+        rc = sr_linreg_fit(&data, &lo, &fit, err);
+    } else {
+        sr_logreg_opts lo = {o->l2, o->intercept, o->standardize, 0, 0, threads};
+        if (o->mech == M_NONE) {
+            rc = sr_logreg_fit(&data, &lo, &fit, err);
+        } else {
+            double scale = 0;
+            sr_model_dp dp = {o->mech == M_GAUSSIAN ? SR_MODEL_DP_GAUSSIAN : SR_MODEL_DP_LAPLACE,
+                              o->epsilon, o->rho, (unsigned)p->max_rows, rng};
+            rc = sr_logreg_fit_dp(&data, &lo, o->clip, &dp, &fit, &scale, err);
+            if (rc == SR_OK)
+                set_num(ni, "coefficient_scale", scale);
+        }
+    }
+    if (rc)
+        return sr_error_prefix(err, "output %s", o->name);
+    json_t *coef = json_object();
+    if (coef == NULL || json_object_set_new(jo, "coefficients", coef))
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    for (size_t j = 0; j < o->nfeat; j++)
+        set_num(coef, p->cols[o->feat[j]].name, fit.coef[j]);
+    json_object_set_new(jo, "intercept", o->intercept ? json_real(fit.intercept) : json_null());
+    return SR_OK;
+}
+
+static int km_cell(const sr_plan *p, const sr_output *o, ostate *s, sr_rng *rng, size_t g,
+                   const sr_km_point *pts, json_t *cell, sr_error *err)
+{
+    double surv[SR_ENGINE_MAX_TIMES], se[SR_ENGINE_MAX_TIMES];
+    double total = 0;
+    (void)rng;
+    if (s->km) {
+        size_t np;
+        const sr_km_point *c = sr_km_curve(s->km, g, &np);
+        total = np > 0 ? c[0].n_risk : 0;
+        if (sr_km_at(s->km, g, o->times, o->ntimes, surv, se, err))
+            return err->code;
+    } else {
+        total = pts[g * o->ntimes].n_risk;
+    }
+    if (p->min_group > 0 && total < (double)p->min_group)
+        return json_object_set_new(cell, "suppressed", json_true());
+    json_t *curve = json_array();
+    if (curve == NULL || json_object_set_new(cell, "curve", curve))
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    for (size_t k = 0; k < o->ntimes; k++) {
+        json_t *pt = json_object();
+        if (pt == NULL || json_array_append_new(curve, pt))
+            return sr_error_set(err, SR_ENOMEM, "out of memory");
+        set_num(pt, "time", o->times[k]);
+        if (s->km) {
+            set_num(pt, "surv", surv[k]);
+            set_num(pt, "se", se[k]);
+        } else {
+            const sr_km_point *q = &pts[g * o->ntimes + k];
+            set_num(pt, "surv", q->surv);
+            set_num(pt, "n_risk", q->n_risk);
+            set_num(pt, "n_event", q->n_event);
+        }
+    }
+    return SR_OK;
+}
+
 static int finish_output(const sr_plan *p, const sr_output *o, ostate *s, sr_rng *rng,
                          json_t *outs, sr_error *err)
 {
@@ -885,6 +1052,31 @@ static int finish_output(const sr_plan *p, const sr_output *o, ostate *s, sr_rng
         json_decref(ni);
         return sr_error_set(err, SR_EINVAL, "output %s is noised but no random source was given",
                             o->name);
+    }
+    sr_km_point *pts = NULL;
+    int rc = SR_OK;
+    if (o->kind == O_LOGREG || o->kind == O_LINREG) {
+        rc = finish_regression(p, o, s, rng, 2, jo, ni, err);
+        goto done;
+    }
+    if (o->kind == O_KM) {
+        if (s->km) {
+            rc = sr_km_finish(s->km, err);
+        } else {
+            double scale = 0;
+            sr_model_dp dp = {o->mech == M_GAUSSIAN ? SR_MODEL_DP_GAUSSIAN : SR_MODEL_DP_LAPLACE,
+                              o->epsilon, o->rho, (unsigned)p->max_rows, rng};
+            pts = calloc(o->ngroups * o->ntimes, sizeof *pts);
+            rc = pts == NULL ? sr_error_set(err, SR_ENOMEM, "out of memory")
+                             : sr_km_bins_release(s->kb, &dp, pts, &scale, err);
+            set_num(ni, "count_scale", scale);
+        }
+        if (rc)
+            goto done;
+        if (o->ngb == 0) {
+            rc = km_cell(p, o, s, rng, 0, pts, jo, err);
+            goto done;
+        }
     }
     if (o->ngb == 0) {
         if (finish_cell(&nz, s, 0, jo, ni)) {
@@ -912,11 +1104,19 @@ static int finish_output(const sr_plan *p, const sr_output *o, ostate *s, sr_rng
             for (size_t k = 0; k < o->ngb; k++)
                 json_object_set(key, p->cols[o->gb[k].col].name,
                                 json_array_get(o->gb[k].json, idx[k]));
-            if (finish_cell(&nz, s, g, cell, ni)) {
+            if (o->kind == O_KM ? km_cell(p, o, s, rng, g, pts, cell, err)
+                                : finish_cell(&nz, s, g, cell, ni)) {
                 json_decref(ni);
+                free(pts);
                 return err->code;
             }
         }
+    }
+done:
+    free(pts);
+    if (rc) {
+        json_decref(ni);
+        return rc;
     }
     if (o->mech != M_NONE) {
         json_object_set_new(ni, "max_rows_per_person", json_integer((json_int_t)p->max_rows));

@@ -446,7 +446,9 @@ static const struct {
     const char *name;
     int kind;
 } KINDS[] = {{"count", O_COUNT}, {"sum", O_SUM}, {"mean", O_MEAN}, {"variance", O_VARIANCE},
-             {"histogram", O_HISTOGRAM}, {"quantiles", O_QUANTILES}, {NULL, 0}};
+             {"histogram", O_HISTOGRAM}, {"quantiles", O_QUANTILES},
+             {"logistic_regression", O_LOGREG}, {"linear_regression", O_LINREG},
+             {"kaplan_meier", O_KM}, {NULL, 0}};
 
 const char *sr_engine_kind_name(int kind)
 {
@@ -492,7 +494,7 @@ static int parse_privacy(pctx *c, sr_output *o, const json_t *pj, const char *wh
         return sr_error_set(err, SR_EFORMAT, "%s: privacy must be \"none\" or an object", what);
     snprintf(w, sizeof w, "%s.privacy", what);
     static const char *const keys[] = {"mechanism", "epsilon", "rho", "clamp", "resolution", "grid",
-                                       NULL};
+                                       "clip", NULL};
     if (check_keys(pj, keys, w, err))
         return err->code;
     const json_t *m = json_object_get(pj, "mechanism");
@@ -547,6 +549,20 @@ static int parse_privacy(pctx *c, sr_output *o, const json_t *pj, const char *wh
         return sr_error_set(err, SR_EFORMAT, "%s: resolution must be positive", w);
     if (get_num(pj, "grid", &o->grid, 0, w, err))
         return err->code;
+    if (o->kind == O_LINREG)
+        return sr_error_set(err, SR_EDENIED, "%s: linear regression has no DP variant in this "
+                            "engine version; declare \"privacy\": \"none\"", w);
+    if (o->kind == O_LOGREG) {
+        if (get_num(pj, "clip", &o->clip, 1, w, err))
+            return err->code;
+        if (!(o->clip > 0))
+            return sr_error_set(err, SR_EFORMAT, "%s: clip must be positive", w);
+        if (!(o->l2 > 0) || o->standardize)
+            return sr_error_set(err, SR_EDENIED, "%s: DP logistic regression needs \"l2\" > 0 and "
+                                "no standardization (the sensitivity is m * clip / l2)", w);
+    } else if (json_object_get(pj, "clip")) {
+        return sr_error_set(err, SR_EFORMAT, "%s: \"clip\" applies to logistic regression only", w);
+    }
     int needs_clamp = o->kind == O_SUM || o->kind == O_MEAN || o->kind == O_VARIANCE ||
                       o->kind == O_QUANTILES;
     if (needs_clamp && !o->has_clamp)
@@ -554,7 +570,7 @@ static int parse_privacy(pctx *c, sr_output *o, const json_t *pj, const char *wh
                             "%s: unbounded %s: a noised %s needs \"clamp\": [lo, hi] to bound "
                             "each row's contribution", w, sr_engine_kind_name(o->kind),
                             sr_engine_kind_name(o->kind));
-    if (!needs_clamp && o->has_clamp && o->kind != O_HISTOGRAM)
+    if (!needs_clamp && o->has_clamp && o->kind != O_HISTOGRAM && o->kind != O_COUNT)
         return sr_error_set(err, SR_EFORMAT, "%s: \"clamp\" does not apply to a %s", w,
                             sr_engine_kind_name(o->kind));
     if (o->kind == O_QUANTILES) {
@@ -571,6 +587,99 @@ static int parse_privacy(pctx *c, sr_output *o, const json_t *pj, const char *wh
                                 "counters", w, o->ngroups, o->ngrid);
     } else if (json_object_get(pj, "grid")) {
         return sr_error_set(err, SR_EFORMAT, "%s: \"grid\" applies to quantiles only", w);
+    }
+    return SR_OK;
+}
+
+static int model_col(pctx *c, const json_t *j, const char *field, int bool_ok, int *out,
+                     const char *what)
+{
+    if (!json_is_string(j))
+        return sr_error_set(c->err, SR_EFORMAT, "%s: \"%s\" must be a column name", what, field);
+    int ci = find_col(c->p, json_string_value(j));
+    if (ci < 0)
+        return sr_error_set(c->err, SR_ENOTFOUND, "%s: unknown column \"%s\"", what,
+                            json_string_value(j));
+    int vt = c->p->cols[ci].vt;
+    if (vt != VT_NUM && !(bool_ok && vt == VT_BOOL))
+        return sr_error_set(c->err, SR_EFORMAT, "%s: type mismatch: %s column \"%s\" is %s, needs "
+                            "a number%s", what, field, c->p->cols[ci].name, vt_name(vt),
+                            bool_ok ? " or bool" : "");
+    c->p->cols[ci].used = 1;
+    *out = ci;
+    return SR_OK;
+}
+
+/* Fields of the model outputs; rejects them on other kinds. */
+static int parse_model(pctx *c, sr_output *o, const json_t *oj, const char *what)
+{
+    sr_error *err = c->err;
+    int is_reg = o->kind == O_LOGREG || o->kind == O_LINREG, is_km = o->kind == O_KM;
+    static const char *const reg_only[] = {"features", "label", "l2", "intercept", "standardize", NULL};
+    static const char *const km_only[] = {"time", "event", "times", NULL};
+    for (size_t i = 0; reg_only[i]; i++)
+        if (!is_reg && json_object_get(oj, reg_only[i]))
+            return sr_error_set(err, SR_EFORMAT, "%s: \"%s\" applies to regressions only", what,
+                                reg_only[i]);
+    for (size_t i = 0; km_only[i]; i++)
+        if (!is_km && json_object_get(oj, km_only[i]))
+            return sr_error_set(err, SR_EFORMAT, "%s: \"%s\" applies to kaplan_meier only", what,
+                                km_only[i]);
+    if (is_reg) {
+        const json_t *f = json_object_get(oj, "features");
+        if (!json_is_array(f) || json_array_size(f) == 0 ||
+            json_array_size(f) > SR_ENGINE_MAX_FEATURES)
+            return sr_error_set(err, SR_EFORMAT, "%s: \"features\" must list 1..%d columns", what,
+                                SR_ENGINE_MAX_FEATURES);
+        o->nfeat = json_array_size(f);
+        for (size_t i = 0; i < o->nfeat; i++) {
+            if (model_col(c, json_array_get(f, i), "feature", 1, &o->feat[i], what))
+                return err->code;
+            for (size_t k = 0; k < i; k++)
+                if (o->feat[k] == o->feat[i])
+                    return sr_error_set(err, SR_EFORMAT, "%s: feature \"%s\" listed twice", what,
+                                        c->p->cols[o->feat[i]].name);
+        }
+        if (model_col(c, json_object_get(oj, "label"), "label", 1, &o->label, what))
+            return err->code;
+        o->intercept = 1;
+        if (get_num(oj, "l2", &o->l2, 0, what, err))
+            return err->code;
+        if (!(o->l2 >= 0) || o->l2 > 1e12)
+            return sr_error_set(err, SR_EFORMAT, "%s: l2 must be in [0, 1e12]", what);
+        const json_t *b = json_object_get(oj, "intercept");
+        if (b && !json_is_boolean(b))
+            return sr_error_set(err, SR_EFORMAT, "%s: \"intercept\" must be true or false", what);
+        if (b)
+            o->intercept = json_is_true(b);
+        b = json_object_get(oj, "standardize");
+        if (b && !json_is_boolean(b))
+            return sr_error_set(err, SR_EFORMAT, "%s: \"standardize\" must be true or false", what);
+        if (b)
+            o->standardize = json_is_true(b);
+        if (json_object_get(oj, "group_by"))
+            return sr_error_set(err, SR_EFORMAT, "%s: regressions are not grouped", what);
+    }
+    if (is_km) {
+        if (model_col(c, json_object_get(oj, "time"), "time", 0, &o->time_col, what) ||
+            model_col(c, json_object_get(oj, "event"), "event", 1, &o->event_col, what))
+            return err->code;
+        const json_t *t = json_object_get(oj, "times");
+        if (!json_is_array(t) || json_array_size(t) == 0 || json_array_size(t) > SR_ENGINE_MAX_TIMES)
+            return sr_error_set(err, SR_EFORMAT, "%s: \"times\" must list 1..%d ascending time "
+                                "points", what, SR_ENGINE_MAX_TIMES);
+        o->ntimes = json_array_size(t);
+        o->times = calloc(o->ntimes, sizeof *o->times);
+        if (o->times == NULL)
+            return sr_error_set(err, SR_ENOMEM, "out of memory");
+        for (size_t i = 0; i < o->ntimes; i++) {
+            const json_t *v = json_array_get(t, i);
+            if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+                (i > 0 && json_number_value(v) <= o->times[i - 1]))
+                return sr_error_set(err, SR_EFORMAT, "%s: \"times\" must be ascending numbers",
+                                    what);
+            o->times[i] = json_number_value(v);
+        }
     }
     return SR_OK;
 }
@@ -598,7 +707,8 @@ static int parse_output(pctx *c, const json_t *oj, size_t idx)
         if (strcmp(p->out[k].name, o->name) == 0)
             return sr_error_set(err, SR_EFORMAT, "%s: name repeats outputs[%zu]", what, k);
     static const char *const keys[] = {"name", "type", "column", "group_by", "bins", "categories",
-                                       "quantiles", "privacy", NULL};
+                                       "quantiles", "privacy", "features", "label", "l2", "intercept",
+                                       "standardize", "time", "event", "times", NULL};
     if (check_keys(oj, keys, what, err))
         return err->code;
     const json_t *tj = json_object_get(oj, "type");
@@ -637,6 +747,11 @@ static int parse_output(pctx *c, const json_t *oj, size_t idx)
     case O_HISTOGRAM:
         if (o->col < 0)
             return sr_error_set(err, SR_EFORMAT, "%s: a histogram needs \"column\"", what);
+        break;
+    default:
+        if (o->col >= 0)
+            return sr_error_set(err, SR_EFORMAT, "%s: a %s takes no \"column\"", what,
+                                sr_engine_kind_name(o->kind));
         break;
     }
     /* histogram bins */
@@ -697,6 +812,8 @@ static int parse_output(pctx *c, const json_t *oj, size_t idx)
         return sr_error_set(err, SR_EFORMAT, "%s: \"quantiles\" applies to quantile outputs only",
                             what);
     }
+    if (parse_model(c, o, oj, what))
+        return err->code;
     /* group by */
     o->ngroups = 1;
     const json_t *gj = json_object_get(oj, "group_by");
@@ -819,6 +936,7 @@ void sr_plan_free(sr_plan *p)
         free_domain(&o->cats);
         free(o->edges);
         free(o->qs);
+        free(o->times);
         json_decref(o->privacy_json);
     }
     free(p->out);

@@ -230,6 +230,13 @@ static void test_validation(void)
          "{\"epsilon\": 1, \"person_id\": \"pid\"}", "grid"},
         {NULL, "[{\"name\": \"c\", \"type\": \"count\", \"privacy\": {\"mechanism\": \"laplace\", \"epsilon\": 0.5}}]",
          "{\"epsilon\": 1, \"person_id\": \"pid\", \"mystery\": 2}", "unknown field \"mystery\""},
+        {NULL, "[{\"name\": \"lr\", \"type\": \"logistic_regression\", \"features\": [\"age\"], \"label\": \"smoker\", \"l2\": 1, \"privacy\": {\"mechanism\": \"laplace\", \"epsilon\": 0.5}}]",
+         "{\"epsilon\": 1, \"person_id\": \"pid\"}", "missing \"clip\""},
+        {NULL, "[{\"name\": \"lr\", \"type\": \"logistic_regression\", \"features\": [\"age\"], \"label\": \"smoker\", \"privacy\": {\"mechanism\": \"laplace\", \"epsilon\": 0.5, \"clip\": 2}}]",
+         "{\"epsilon\": 1, \"person_id\": \"pid\"}", "needs \"l2\" > 0"},
+        {NULL, "[{\"name\": \"lr\", \"type\": \"linear_regression\", \"features\": [\"sex\"], \"label\": \"age\", \"privacy\": \"none\"}]", NULL, "type mismatch"},
+        {NULL, "[{\"name\": \"km\", \"type\": \"kaplan_meier\", \"time\": \"age\", \"event\": \"smoker\", \"times\": [5, 3], \"privacy\": \"none\"}]", NULL, "ascending"},
+        {NULL, "[{\"name\": \"km\", \"type\": \"count\", \"times\": [5], \"privacy\": \"none\"}]", NULL, "kaplan_meier only"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sr_error err = {0};
