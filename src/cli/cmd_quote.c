@@ -22,7 +22,9 @@ static void usage(FILE *f)
             "       sealroom quote sim-extend DIR --event NAME --payload HEX\n"
             "       sealroom quote sim-quote DIR --report-data HEX [-o FILE] [--hex]\n"
             "       sealroom quote sim-root DIR\n"
-            "       sealroom quote sim-log DIR\n\n"
+            "       sealroom quote sim-log DIR\n"
+            "       sealroom quote tdx-quote --report-data HEX [-o FILE] [--hex] [--configfs DIR]\n"
+            "       sealroom quote tdx-extend --event NAME --payload HEX [--rtmr-file F] [--event-log F]\n\n"
             "verify  checks a TDX DCAP quote (v4/v5, raw bytes or hex) back to a pinned root:\n"
             "        quote and QE report signatures, attestation-key binding, PCK chain\n"
             "        (+ CRLs), QE vendor, TD attributes; with --collateral (Intel PCS TCB\n"
@@ -40,7 +42,9 @@ static void usage(FILE *f)
             "show    prints the quote's fields without verifying anything.\n"
             "sim-*   the simulated TEE in DIR: init (local root CA, PCK-like chain, QE key,\n"
             "        measurements of --image), extend RTMR3 with an event, emit a quote,\n"
-            "        print its root (PEM) or its event log.\n");
+            "        print its root (PEM) or its event log.\n"
+            "tdx-*   on a TDX guest: a quote through configfs-tsm (default\n"
+            "        /sys/kernel/config/tsm/report), or an RTMR3 extension + event log line.\n");
 }
 
 static int read_quote(const char *path, sr_buf *raw, sr_error *err)
@@ -301,69 +305,89 @@ static int cmd_sim_init(int argc, char **argv)
     return SR_EXIT_OK;
 }
 
-static int cmd_sim_extend(int argc, char **argv)
+static int cmd_extend(int argc, char **argv, int tdx)
 {
-    const char *dir = NULL, *event = NULL, *payload = NULL;
+    const char *name = tdx ? "quote tdx-extend" : "quote sim-extend";
+    const char *dir = NULL, *event = NULL, *payload = NULL, *rtmr_file = NULL, *evlog = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--event") == 0 && i + 1 < argc)
+        if (tdx && strcmp(argv[i], "--rtmr-file") == 0 && i + 1 < argc)
+            rtmr_file = argv[++i];
+        else if (tdx && strcmp(argv[i], "--event-log") == 0 && i + 1 < argc)
+            evlog = argv[++i];
+        else if (strcmp(argv[i], "--event") == 0 && i + 1 < argc)
             event = argv[++i];
         else if (strcmp(argv[i], "--payload") == 0 && i + 1 < argc)
             payload = argv[++i];
         else if (argv[i][0] == '-')
-            return sr_cli_usage_error("quote sim-extend", "unknown or incomplete option %s", argv[i]);
-        else if (dir == NULL)
+            return sr_cli_usage_error(name, "unknown or incomplete option %s", argv[i]);
+        else if (dir == NULL && !tdx)
             dir = argv[i];
         else
-            return sr_cli_usage_error("quote sim-extend", "unexpected argument %s", argv[i]);
+            return sr_cli_usage_error(name, "unexpected argument %s", argv[i]);
     }
-    if (dir == NULL || event == NULL || payload == NULL)
-        return sr_cli_usage_error("quote sim-extend", "needs DIR, --event and --payload");
+    if ((dir == NULL && !tdx) || event == NULL || payload == NULL)
+        return sr_cli_usage_error(name, "needs %s--event and --payload", tdx ? "" : "DIR, ");
     sr_error err;
     sr_error_clear(&err);
     uint8_t p[SR_EVENT_PAYLOAD_MAX];
     size_t n = 0;
     if (sr_hex_decode(payload, p, sizeof p, &n, &err) != SR_OK)
-        return sr_cli_usage_error("quote sim-extend", "--payload: %s", err.msg);
+        return sr_cli_usage_error(name, "--payload: %s", err.msg);
     sr_tee *t = NULL;
-    int rc = sr_tee_open_sim(dir, &t, &err);
+    int rc;
+    if (tdx) {
+        sr_tdx_paths paths = {NULL, rtmr_file, evlog, 0};
+        rc = sr_tee_open_tdx(&paths, &t, &err);
+    } else {
+        rc = sr_tee_open_sim(dir, &t, &err);
+    }
     if (rc == SR_OK)
         rc = sr_tee_extend_rtmr3(t, event, p, n, &err);
     sr_tee_close(t);
     if (rc != SR_OK)
-        return sr_cli_fail("quote sim-extend", &err);
+        return sr_cli_fail(name, &err);
     return SR_EXIT_OK;
 }
 
-static int cmd_sim_quote(int argc, char **argv)
+static int cmd_quote_out(int argc, char **argv, int tdx)
 {
-    const char *dir = NULL, *rd = NULL, *outp = NULL;
+    const char *name = tdx ? "quote tdx-quote" : "quote sim-quote";
+    const char *dir = NULL, *rd = NULL, *outp = NULL, *configfs = NULL;
     int hex = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--report-data") == 0 && i + 1 < argc)
+        if (tdx && strcmp(argv[i], "--configfs") == 0 && i + 1 < argc)
+            configfs = argv[++i];
+        else if (strcmp(argv[i], "--report-data") == 0 && i + 1 < argc)
             rd = argv[++i];
         else if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--out") == 0) && i + 1 < argc)
             outp = argv[++i];
         else if (strcmp(argv[i], "--hex") == 0)
             hex = 1;
         else if (argv[i][0] == '-')
-            return sr_cli_usage_error("quote sim-quote", "unknown or incomplete option %s", argv[i]);
-        else if (dir == NULL)
+            return sr_cli_usage_error(name, "unknown or incomplete option %s", argv[i]);
+        else if (dir == NULL && !tdx)
             dir = argv[i];
         else
-            return sr_cli_usage_error("quote sim-quote", "unexpected argument %s", argv[i]);
+            return sr_cli_usage_error(name, "unexpected argument %s", argv[i]);
     }
-    if (dir == NULL || rd == NULL)
-        return sr_cli_usage_error("quote sim-quote", "needs DIR and --report-data HEX (up to 64 bytes)");
+    if ((dir == NULL && !tdx) || rd == NULL)
+        return sr_cli_usage_error(name, "needs %s--report-data HEX (up to 64 bytes)", tdx ? "" : "DIR and ");
     sr_error err;
     sr_error_clear(&err);
     uint8_t data[64] = {0};
     size_t n = 0;
     if (sr_hex_decode(rd, data, sizeof data, &n, &err) != SR_OK)
-        return sr_cli_usage_error("quote sim-quote", "--report-data: %s", err.msg);
+        return sr_cli_usage_error(name, "--report-data: %s", err.msg);
     sr_tee *t = NULL;
     sr_buf q;
     sr_buf_init(&q);
-    int rc = sr_tee_open_sim(dir, &t, &err);
+    int rc;
+    if (tdx) {
+        sr_tdx_paths paths = {configfs, NULL, NULL, 0};
+        rc = sr_tee_open_tdx(&paths, &t, &err);
+    } else {
+        rc = sr_tee_open_sim(dir, &t, &err);
+    }
     if (rc == SR_OK)
         rc = sr_tee_quote(t, data, &q, &err);
     sr_tee_close(t);
@@ -388,7 +412,7 @@ static int cmd_sim_quote(int argc, char **argv)
     }
     sr_buf_free(&q);
     if (rc != SR_OK)
-        return sr_cli_fail("quote sim-quote", &err);
+        return sr_cli_fail(name, &err);
     return SR_EXIT_OK;
 }
 
@@ -435,9 +459,13 @@ int sr_cmd_quote(int argc, char **argv)
     if (strcmp(sub, "sim-init") == 0)
         return cmd_sim_init(argc - 1, argv + 1);
     if (strcmp(sub, "sim-extend") == 0)
-        return cmd_sim_extend(argc - 1, argv + 1);
+        return cmd_extend(argc - 1, argv + 1, 0);
     if (strcmp(sub, "sim-quote") == 0)
-        return cmd_sim_quote(argc - 1, argv + 1);
+        return cmd_quote_out(argc - 1, argv + 1, 0);
+    if (strcmp(sub, "tdx-extend") == 0)
+        return cmd_extend(argc - 1, argv + 1, 1);
+    if (strcmp(sub, "tdx-quote") == 0)
+        return cmd_quote_out(argc - 1, argv + 1, 1);
     if (strcmp(sub, "sim-root") == 0)
         return cmd_sim_print(argc - 1, argv + 1, 1);
     if (strcmp(sub, "sim-log") == 0)

@@ -63,5 +63,11 @@ expect 1 "wrong event log" -- "$S" quote verify sim.quote --root simroot.pem --a
 expect 0 "sim-quote --hex" -- "$S" quote sim-quote sim --report-data 0x01 --hex -o simq.hex
 expect 0 "hex sim quote" -- "$S" quote verify simq.hex --root simroot.pem --allow-simulated
 
+# TDX backend: no configfs-tsm here
+expect 1 "tdx-quote off a TDX guest" -- "$S" quote tdx-quote --report-data 00 --configfs ./no-configfs
+grep -q "not a TDX guest" err.txt || bad "tdx-quote says why"
+expect 2 "tdx-quote without --report-data" -- "$S" quote tdx-quote
+expect 2 "tdx-extend without --event" -- "$S" quote tdx-extend --payload 00
+
 if [ "$fails" -ne 0 ]; then echo "$fails failures"; exit 1; fi
 echo "all CLI checks passed"
