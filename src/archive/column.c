@@ -201,7 +201,7 @@ void sr_date_format(int32_t days, char out[11])
  * so a probe compares hashes without touching the dictionary. */
 typedef struct dict_index {
     uint64_t *slots;
-    size_t nslots; /* power of two, at least 2 * dict_count */
+    size_t nslots; /* power of two; load kept at or below 3/4 */
 } dict_index;
 
 static inline uint64_t load64(const uint8_t *p)
@@ -521,7 +521,7 @@ static int dict_lookup_add(sr_chunk *c, const uint8_t *s, size_t n, uint32_t *co
     size_t k = c->dict_count++;
     c->dict_offsets[k + 1] = (uint32_t)c->dict_bytes.len;
     ix->slots[slot] = ((uint64_t)h << 32) | (uint64_t)(k + 1);
-    if (2 * c->dict_count > ix->nslots && (rc = index_grow(ix, ix->nslots * 2, err)) != SR_OK)
+    if (4 * c->dict_count > 3 * ix->nslots && (rc = index_grow(ix, ix->nslots * 2, err)) != SR_OK)
         return rc;
     *code = (uint32_t)k;
     return SR_OK;
