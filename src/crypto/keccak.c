@@ -23,16 +23,6 @@ static const uint64_t round_const[KECCAK_ROUNDS] = {
     0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-/* rho rotation offset of lane x + 5y. */
-static const unsigned rho_offset[25] = {
-    0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14,
-};
-
-/* pi: lane x + 5y moves to y + 5*((2x + 3y) mod 5). */
-static const unsigned pi_dest[25] = {
-    0, 10, 20, 5, 15, 16, 1, 11, 21, 6, 7, 17, 2, 12, 22, 23, 8, 18, 3, 13, 14, 24, 9, 19, 4,
-};
-
 static inline uint64_t rotl64(uint64_t v, unsigned r)
 {
     return r == 0 ? v : (v << r) | (v >> (64 - r));
@@ -60,9 +50,35 @@ static void keccak_f1600(uint64_t a[25])
             a[y + 3] ^= d3;
             a[y + 4] ^= d4;
         }
-        /* rho (rotate each lane) and pi (move it) */
-        for (int i = 0; i < 25; i++)
-            b[pi_dest[i]] = rotl64(a[i], rho_offset[i]);
+        /* rho and pi: b[y + 5((2x + 3y) mod 5)] = rotl(a[x + 5y], r[x,y]) where
+         * r[0,0] = 0 and, starting at (x, y) = (1, 0) and stepping
+         * (x, y) -> (y, (2x + 3y) mod 5) for t = 0..23, r[x,y] = (t+1)(t+2)/2
+         * mod 64. Written out: */
+        b[0] = a[0];
+        b[10] = rotl64(a[1], 1);
+        b[20] = rotl64(a[2], 62);
+        b[5] = rotl64(a[3], 28);
+        b[15] = rotl64(a[4], 27);
+        b[16] = rotl64(a[5], 36);
+        b[1] = rotl64(a[6], 44);
+        b[11] = rotl64(a[7], 6);
+        b[21] = rotl64(a[8], 55);
+        b[6] = rotl64(a[9], 20);
+        b[7] = rotl64(a[10], 3);
+        b[17] = rotl64(a[11], 10);
+        b[2] = rotl64(a[12], 43);
+        b[12] = rotl64(a[13], 25);
+        b[22] = rotl64(a[14], 39);
+        b[23] = rotl64(a[15], 41);
+        b[8] = rotl64(a[16], 45);
+        b[18] = rotl64(a[17], 15);
+        b[3] = rotl64(a[18], 21);
+        b[13] = rotl64(a[19], 8);
+        b[14] = rotl64(a[20], 18);
+        b[24] = rotl64(a[21], 2);
+        b[9] = rotl64(a[22], 61);
+        b[19] = rotl64(a[23], 56);
+        b[4] = rotl64(a[24], 14);
         /* chi: A[x,y] = B[x,y] ^ (~B[x+1,y] & B[x+2,y]) */
         for (int y = 0; y < 25; y += 5) {
             uint64_t b0 = b[y], b1 = b[y + 1], b2 = b[y + 2], b3 = b[y + 3], b4 = b[y + 4];
