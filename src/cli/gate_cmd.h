@@ -287,7 +287,7 @@ static inline int gc_hash_action(int argc, char **argv, int revoke)
     gc_target t;
     sr_gate *g = NULL;
     sr_gate_status *st = calloc(1, sizeof *st);
-    uint8_t sk[SR_SECP_SECKEY_LEN];
+    uint8_t sk[SR_SECP_SECKEY_LEN], who[SR_ETH_ADDR_LEN] = {0};
     int rc = st ? SR_OK : sr_error_set(&err, SR_ENOMEM, "out of memory");
     if (rc == SR_OK)
         rc = gc_target_load(recipe, hash_hex, require, &t, &err);
@@ -314,7 +314,9 @@ static inline int gc_hash_action(int argc, char **argv, int revoke)
             if (rc == SR_OK)
                 gc_print_sig(digest, signer, sig, &d);
         } else if (rc == SR_OK) {
-            rc = revoke ? sr_gate_revoke(g, t.hash, sk, &err) : sr_gate_approve(g, t.hash, sk, &err);
+            rc = sr_eth_address_from_seckey(sk, who, &err);
+            if (rc == SR_OK)
+                rc = revoke ? sr_gate_revoke(g, t.hash, sk, &err) : sr_gate_approve(g, t.hash, sk, &err);
         }
         sr_memzero(sk, sizeof sk);
     } else if (rc == SR_OK) {
@@ -323,6 +325,7 @@ static inline int gc_hash_action(int argc, char **argv, int revoke)
         if (rc == SR_OK)
             rc = revoke ? sr_gate_revoke_sig(g, t.hash, signer, sig, &err)
                         : sr_gate_approve_sig(g, t.hash, signer, sig, &err);
+        memcpy(who, signer, SR_ETH_ADDR_LEN);
     }
     if (rc == SR_OK && !sign_only) {
         rc = sr_gate_status_get(g, t.hash, (const char *const *)t.required, t.n_required, st, &err);
@@ -333,8 +336,10 @@ static inline int gc_hash_action(int argc, char **argv, int revoke)
                     printf("%s\n", js);
                 free(js);
             } else {
-                printf("%s recorded at %s %llu\n", revoke ? "revocation" : "approval", st->pos_unit,
-                       (unsigned long long)st->snapshot);
+                int oi = sr_gate_owner_index_addr(&st->config, who);
+                uint64_t pos = revoke ? st->revoked_pos : oi >= 0 ? st->approved_pos[oi] : st->snapshot;
+                printf("%s by %s recorded at %s %llu\n", revoke ? "revocation" : "approval",
+                       oi >= 0 ? st->config.owners[oi].id : "?", st->pos_unit, (unsigned long long)pos);
                 gc_print_summary(st);
             }
         }
