@@ -120,18 +120,9 @@ size_t sr_utf8_check(const uint8_t *s, size_t n)
 
 /* ---------------------------------------------------------------- dates */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. The year is shifted
- * so that it starts on March 1st, which puts the leap day last. */
-static int64_t days_from_ymd(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;                                   /* 0..399 */
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* 0..365 */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* 0..146096 */
-    return era * 146097 + doe - 719468;
-}
-
+/* Civil date of a day number (days since 1970-01-01, proleptic Gregorian):
+ * the count is shifted to eras of 400 years starting on 0000-03-01, so the
+ * leap day falls last in each computed year. */
 static void ymd_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
 {
     z += 719468;
@@ -155,21 +146,31 @@ int sr_date_parse(const char *s, size_t n, int32_t *days)
 {
     if (s == NULL || n != 10 || s[4] != '-' || s[7] != '-')
         return SR_EFORMAT;
+    const uint8_t *u = (const uint8_t *)s;
     static const int pos[8] = {0, 1, 2, 3, 5, 6, 8, 9};
-    for (int i = 0; i < 8; i++) {
-        if (s[pos[i]] < '0' || s[pos[i]] > '9')
-            return SR_EFORMAT;
-    }
-    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-    int m = (s[5] - '0') * 10 + (s[6] - '0');
-    int d = (s[8] - '0') * 10 + (s[9] - '0');
+    unsigned d[8];
+    for (int i = 0; i < 8; i++)
+        d[i] = (unsigned)u[pos[i]] - '0';
+    int bad = 0;
+    for (int i = 0; i < 8; i++)
+        bad |= d[i] > 9; /* unsigned: bytes below '0' wrap to large values */
+    if (bad)
+        return SR_EFORMAT;
+    int y = (int)(d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]);
+    int m = (int)(d[4] * 10 + d[5]);
+    int day = (int)(d[6] * 10 + d[7]);
     static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1 || m < 1 || m > 12 || d < 1)
+    static const int before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    if (y < 1 || m < 1 || m > 12 || day < 1)
         return SR_EFORMAT;
-    int maxd = mdays[m - 1] + (m == 2 && is_leap(y));
-    if (d > maxd)
+    int leap = is_leap(y);
+    if (day > mdays[m - 1] + (m == 2 && leap))
         return SR_EFORMAT;
-    *days = (int32_t)days_from_ymd(y, m, d);
+    /* whole years since 0001-01-01, then days into the year; 719162 days
+     * separate 0001-01-01 from 1970-01-01 */
+    int64_t yy = y - 1;
+    int64_t z = yy * 365 + yy / 4 - yy / 100 + yy / 400 + before[m - 1] + (m > 2 && leap) + day - 1;
+    *days = (int32_t)(z - 719162);
     return SR_OK;
 }
 
