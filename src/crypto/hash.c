@@ -49,8 +49,12 @@ sr_sha256_ctx *sr_sha256_new(void)
     return c;
 }
 
+/* update/final on NULL (an unchecked failed sr_sha256_new) abort cleanly
+ * instead of dereferencing it. */
 void sr_sha256_update(sr_sha256_ctx *c, const void *data, size_t n)
 {
+    if (c == NULL)
+        abort();
     if (n == 0)
         return;
     if (EVP_DigestUpdate(c->md, data, n) != 1)
@@ -60,6 +64,8 @@ void sr_sha256_update(sr_sha256_ctx *c, const void *data, size_t n)
 void sr_sha256_final(sr_sha256_ctx *c, uint8_t out[SR_SHA256_LEN])
 {
     unsigned int len = 0;
+    if (c == NULL)
+        abort();
     if (EVP_DigestFinal_ex(c->md, out, &len) != 1 || len != SR_SHA256_LEN)
         abort();
     EVP_MD_CTX_free(c->md);
