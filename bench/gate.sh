@@ -30,7 +30,7 @@ echo "## ledger, CLI: 20 approvals (each a process: open + verify the chain + si
 for k in a b c; do "$cli" keygen --out "$work/$k.key" --json >"$work/$k.json"; done
 addr() { sed -E 's/.*"address": "([^"]+)".*/\1/' "$work/$1.json"; }
 "$cli" consortium create --name bench --owner "a=$(addr a)" --owner "b=$(addr b)" --owner "c=$(addr c)" \
-  --threshold 2 --kms-pubkey 02$(printf 'ab%.0s' $(seq 1 32)) --gate "ledger:$work/cli.db" --key "$work/a.key" >/dev/null
+  --threshold 2 --kms-pubkey "$(sed -E 's/.*"public_key": "([^"]+)".*/\1/' "$work/c.json")" --gate "ledger:$work/cli.db" --key "$work/a.key" >/dev/null
 start=$(date +%s.%N)
 for i in $(seq 1 20); do
   h=$(printf '%064x' "$i")

@@ -8,7 +8,7 @@ const char sr_cmd_consortium_summary[] = "create a consortium on a gate, show it
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: sealroom consortium create --name NAME --owner ID=0xADDRESS[:JURISDICTION[:GRADES]]...\n"
-           "                                  --threshold K --kms-pubkey HEX --gate SPEC --key DEPLOYER.key\n"
+           "                                  --threshold K --kms-pubkey HEX|FILE --gate SPEC --key DEPLOYER.key\n"
            "                                  [--chain-id N] [--json]\n"
            "       sealroom consortium info --gate SPEC [--json]\n"
            "       sealroom consortium list --gate SPEC... [--criteria C,C,...] [--json]\n"
@@ -18,7 +18,9 @@ static void usage(FILE *f)
            "\n"
            "create   makes a consortium: a new ledger file (ledger:PATH, must not exist) or a deployed\n"
            "         ConsortiumApp contract (evm:RPC_URL). Prints the app id / contract address\n"
-           "         (0x + 40 hex). GRADES is a comma-separated list such as HIPAA,GDPR.\n"
+           "         (0x + 40 hex). GRADES is a comma-separated list such as HIPAA,GDPR. The KMS\n"
+           "         root public key is a secp256k1 key (33 or 65 bytes in hex, or a file holding\n"
+           "         the hex), stored compressed.\n"
            "         --chain-id (ledger only) sets the EIP-712 chain id (default 24225).\n"
            "info     prints the consortium: app, chain id, owners, threshold, KMS root key, nonce.\n"
            "list     one row per gate, with match / partial / miss for each criterion:\n"
@@ -128,6 +130,32 @@ static int parse_owners(const char *cmd, const opts *o, sr_gate_owner *out, size
     return 0;
 }
 
+/* --kms-pubkey HEX|FILE: a secp256k1 public key (33 or 65 bytes, hex, or a
+ * file holding the hex), stored compressed. */
+static int read_kms_pubkey(const char *arg, uint8_t out[SR_SECP_PUBKEY_LEN], sr_error *err)
+{
+    char text[300];
+    const char *hex = arg;
+    FILE *f = fopen(arg, "r");
+    if (f != NULL) {
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ' || text[n - 1] == '\t'))
+            text[--n] = '\0';
+        hex = text;
+    }
+    uint8_t raw[SR_SECP_PUBKEY_FULL_LEN];
+    size_t len;
+    if (sr_hex_decode(hex, raw, sizeof raw, &len, err) != SR_OK)
+        return sr_error_prefix(err, "expected 66 (or 130) hex digits or a file holding them");
+    if (len != SR_SECP_PUBKEY_LEN && len != SR_SECP_PUBKEY_FULL_LEN)
+        return sr_error_set(err, SR_EINVAL, "a secp256k1 public key is 33 or 65 bytes, not %zu", len);
+    if (sr_secp_pubkey_normalize(raw, len, out, err) != SR_OK)
+        return sr_error_prefix(err, "not a secp256k1 public key");
+    return SR_OK;
+}
+
 static int cmd_create(int argc, char **argv)
 {
     const char *cmd = "consortium create";
@@ -163,10 +191,11 @@ static int cmd_create(int argc, char **argv)
     }
     sr_error err;
     sr_error_clear(&err);
-    if (sr_hex_decode(o.kms, cfg->kms_pubkey, sizeof cfg->kms_pubkey, &cfg->kms_pubkey_len, &err) != SR_OK) {
+    if (read_kms_pubkey(o.kms, cfg->kms_pubkey, &err) != SR_OK) {
         free(cfg);
         return sr_cli_usage_error(cmd, "--kms-pubkey: %s", err.msg);
     }
+    cfg->kms_pubkey_len = SR_SECP_PUBKEY_LEN;
     uint8_t sk[SR_SECP_SECKEY_LEN], app[SR_ETH_ADDR_LEN];
     char spec[SR_GATE_SPEC_MAX + 64];
     rc = sr_keyfile_read(o.key, sk, 0, &err);

@@ -44,7 +44,18 @@ for k in a b c; do "$SEALROOM" keygen --out $k.key --json >$k.json; done
 A=$(jfield a.json 'j["address"]')
 B=$(jfield b.json 'j["address"]')
 C=$(jfield c.json 'j["address"]')
-KMS=02$(printf '22%.0s' $(seq 1 32))
+"$SEALROOM" keygen --out kms.key --json >kms.json
+KMS=$(jfield kms.json 'j["public_key"]')
+echo "$KMS" >kms.pub
+check "create: --kms-pubkey not a point: 2" [ "$(rc_of "$SEALROOM" consortium create --name x --owner "a=$A" \
+    --threshold 1 --kms-pubkey "02$(printf 'ff%.0s' $(seq 1 32))" --gate "ledger:$PWD/bad.db" --key a.key)" = 2 ]
+check "create: --kms-pubkey wrong length: 2" [ "$(rc_of "$SEALROOM" consortium create --name x --owner "a=$A" \
+    --threshold 1 --kms-pubkey 02abcd --gate "ledger:$PWD/bad.db" --key a.key)" = 2 ]
+check "no ledger left behind" [ ! -e bad.db ]
+"$SEALROOM" consortium create --name "from file" --owner "a=$A" --threshold 1 --kms-pubkey kms.pub \
+    --gate "ledger:$PWD/f.db" --key a.key >/dev/null
+"$SEALROOM" consortium info --gate "ledger:$PWD/f.db" --json >finfo.json
+check "--kms-pubkey FILE" [ "$(jfield finfo.json 'j["kms_pubkey"]')" = "0x$KMS" ]
 "$SEALROOM" consortium create --name "cli test" --owner "a=$A:US:hipaa" --owner "b=$B:EU:GDPR" --owner "c=$C" \
     --threshold 2 --kms-pubkey "$KMS" --gate "ledger:$PWD/g.db" --key a.key --chain-id 4242 >app.txt
 check "create prints 0x+40 hex" grep -Eqx '0x[0-9a-fA-F]{40}' app.txt

@@ -73,7 +73,8 @@ if [[ -z "$DEPLOYER" ]]; then
     "$SEALROOM" keygen --out deployer.key >/dev/null
     DEPLOYER=deployer.key
 fi
-KMS=02$(printf '11%.0s' $(seq 1 32))
+"$SEALROOM" keygen --out kms.key --json >kms.json
+KMS=$(jfield kms.json 'j["public_key"]')
 
 # create NAME K OWNERSPEC... -> prints the gate spec to open it with (runs in
 # a subshell: the ledger file is named after the consortium)
