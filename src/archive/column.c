@@ -147,18 +147,14 @@ int sr_date_parse(const char *s, size_t n, int32_t *days)
     if (s == NULL || n != 10 || s[4] != '-' || s[7] != '-')
         return SR_EFORMAT;
     const uint8_t *u = (const uint8_t *)s;
-    static const int pos[8] = {0, 1, 2, 3, 5, 6, 8, 9};
-    unsigned d[8];
-    for (int i = 0; i < 8; i++)
-        d[i] = (unsigned)u[pos[i]] - '0';
-    int bad = 0;
-    for (int i = 0; i < 8; i++)
-        bad |= d[i] > 9; /* unsigned: bytes below '0' wrap to large values */
-    if (bad)
+    /* unsigned: bytes below '0' wrap to large values */
+    unsigned a0 = u[0] - '0', a1 = u[1] - '0', a2 = u[2] - '0', a3 = u[3] - '0';
+    unsigned m0 = u[5] - '0', m1 = u[6] - '0', d0 = u[8] - '0', d1 = u[9] - '0';
+    if ((a0 > 9) | (a1 > 9) | (a2 > 9) | (a3 > 9) | (m0 > 9) | (m1 > 9) | (d0 > 9) | (d1 > 9))
         return SR_EFORMAT;
-    int y = (int)(d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]);
-    int m = (int)(d[4] * 10 + d[5]);
-    int day = (int)(d[6] * 10 + d[7]);
+    int y = (int)(a0 * 1000 + a1 * 100 + a2 * 10 + a3);
+    int m = (int)(m0 * 10 + m1);
+    int day = (int)(d0 * 10 + d1);
     static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     static const int before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
     if (y < 1 || m < 1 || m > 12 || day < 1)

@@ -635,12 +635,16 @@ int sr_csv_read_block(sr_csv_reader *r, size_t max_records, sr_csv_block *blk, s
 
 /* ---------------------------------------------------------------- parser */
 
-static int field_error(sr_error *err, uint64_t line, size_t col, const char *name, const char *why,
-                       const field *f)
+/* Error for a field; the value preview is shown when p is not NULL. Takes
+ * the value by pointer and length (not the field struct) so the parser's
+ * state can stay in registers. */
+static __attribute__((noinline, cold)) int field_error(sr_error *err, uint64_t line, size_t col,
+                                                       const char *name, const char *why,
+                                                       const uint8_t *p, size_t n)
 {
     char pv[200];
-    if (f != NULL) {
-        preview(f->p, f->n, pv, sizeof pv);
+    if (p != NULL) {
+        preview(p, n, pv, sizeof pv);
         return sr_error_set(err, SR_EFORMAT, "line %" PRIu64 ", column %zu (%.64s): %s: %s", line, col,
                             name, why, pv);
     }
@@ -684,7 +688,7 @@ int sr_csv_parse_block(sr_csv_block *blk, const sr_schema *s, sr_batch *b, sr_er
             uint64_t fline = t.line;
             int r = next_field(&t, &f, ucls, qcls);
             if (r < 0)
-                return field_error(err, fline, j + 1, j < ncols ? s->cols[j].name : "?", t.why, NULL);
+                return field_error(err, fline, j + 1, j < ncols ? s->cols[j].name : "?", t.why, NULL, 0);
             if (j >= ncols)
                 return sr_error_set(err, SR_EFORMAT,
                                     "line %" PRIu64 ", column %zu: extra field (the header has %zu columns)",
@@ -701,24 +705,24 @@ int sr_csv_parse_block(sr_csv_block *blk, const sr_schema *s, sr_batch *b, sr_er
                     if (rc != SR_OK)
                         return field_error(err, fline, j + 1, name,
                                            rc == SR_ELIMIT ? "integer out of range" : "not an integer",
-                                           &f);
+                                           f.p, f.n);
                     break;
                 case SR_TYPE_FLOAT64:
                     rc = sr_csv_parse_float((const char *)f.p, f.n, &c->v.f64[row]);
                     if (rc != SR_OK)
                         return field_error(err, fline, j + 1, name,
-                                           rc == SR_ELIMIT ? "number out of range" : "not a number", &f);
+                                           rc == SR_ELIMIT ? "number out of range" : "not a number", f.p, f.n);
                     break;
                 case SR_TYPE_BOOL: {
                     int v;
                     if (sr_csv_parse_bool((const char *)f.p, f.n, &v) != SR_OK)
-                        return field_error(err, fline, j + 1, name, "not a bool (true/false/1/0)", &f);
+                        return field_error(err, fline, j + 1, name, "not a bool (true/false/1/0)", f.p, f.n);
                     c->v.b[row] = (uint8_t)v;
                     break;
                 }
                 case SR_TYPE_DATE:
                     if (sr_date_parse((const char *)f.p, f.n, &c->v.date[row]) != SR_OK)
-                        return field_error(err, fline, j + 1, name, "not a date (YYYY-MM-DD)", &f);
+                        return field_error(err, fline, j + 1, name, "not a date (YYYY-MM-DD)", f.p, f.n);
                     break;
                 case SR_TYPE_STRING:
                     c->nrows = row; /* sr_chunk_append_str appends at nrows */
@@ -935,7 +939,7 @@ int sr_csv_infer_schema(sr_csv_reader *r, sr_schema *out, sr_error *err)
                 uint64_t fline = t.line;
                 int k = next_field(&t, &f, ucls, qcls);
                 if (k < 0) {
-                    rc = field_error(err, fline, j + 1, j < ncols ? r->names[j] : "?", t.why, NULL);
+                    rc = field_error(err, fline, j + 1, j < ncols ? r->names[j] : "?", t.why, NULL, 0);
                     break;
                 }
                 if (j >= ncols) {
