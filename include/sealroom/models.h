@@ -84,9 +84,10 @@ typedef struct sr_model_fit {
     double scale[SR_MODEL_MAX_FEATURES]; /* s_j used for the penalty (1 if not standardized) */
     int iterations;                      /* Newton iterations (logistic, Cox) */
     double objective;                    /* objective value at the solution */
-    /* linear regression only */
-    double se[SR_MODEL_MAX_FEATURES];    /* standard errors (NaN when l2 > 0) */
+    /* standard errors (NaN when l2 > 0): linear and logistic regression, Cox */
+    double se[SR_MODEL_MAX_FEATURES];
     double se_intercept;
+    /* linear regression only */
     double rss, tss, r2, r2_adj, sigma2;
     double df_resid;
 } sr_model_fit;

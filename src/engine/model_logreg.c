@@ -434,6 +434,18 @@ static int lr_fit(const sr_model_data *data, const sr_logreg_opts *opts, double 
     for (size_t j = 0; j < p; j++)
         out->se[j] = NAN;
     out->se_intercept = NAN;
+    if (opts->l2 == 0 && clip == 0) {
+        /* maximum-likelihood standard errors: sqrt(diag(H^-1)), H the
+         * Hessian of the last pass (within a sub-tolerance step of beta) */
+        double *inv = H2;
+        if (sr_model_spd_solve(k, H, NULL, NULL, inv, err) == SR_OK) {
+            for (size_t j = 0; j < p; j++)
+                out->se[j] = sqrt(inv[j * k + j]);
+            if (s.intercept)
+                out->se_intercept = sqrt(inv[p * k + p]);
+        }
+        sr_error_clear(err);
+    }
     free(s.mem);
     return SR_OK;
 fail:

@@ -431,11 +431,11 @@ int main(int argc, char **argv)
         printf(",\"objective\":");
         pnum(fit.objective);
         printf(",\"iterations\":%d", fit.iterations);
+        printf(",\"se\":");
+        parr(fit.se, nfeat);
+        printf(",\"se_intercept\":");
+        pnum(fit.se_intercept);
         if (cmd[1] == 'i') {
-            printf(",\"se\":");
-            parr(fit.se, nfeat);
-            printf(",\"se_intercept\":");
-            pnum(fit.se_intercept);
             printf(",\"rss\":");
             pnum(fit.rss);
             printf(",\"r2\":");

@@ -2,7 +2,8 @@
 python3-sklearn ships, split across three owners: coefficients within 1e-4
 relative at the same L2 (sklearn C = 1 / l2), with and without intercept and
 standardization. The union of the three owners' files must fit exactly like
-the whole file."""
+the whole file. Unpenalised: parameters and standard errors vs statsmodels
+Logit."""
 import os
 import sys
 
@@ -102,6 +103,20 @@ c.check(ours <= sk_objective(lb.coef_[0], lb.intercept_[0]) + 1e-9,
 eta = X @ np.array(got["coef"]) + got["intercept"]
 obj = np.sum(np.logaddexp(0, eta) - y * eta) + 0.5 * np.sum((np.array(got["coef"]) * sc.scale_) ** 2)
 c.close(got["objective"], obj, 1e-10, "objective")
+
+# unpenalised fit on a non-separable subset of features vs statsmodels Logit
+# (maximum likelihood): parameters and standard errors
+import statsmodels.api as sm  # noqa: E402
+
+sub = [0, 1, 4]
+lg = sm.Logit(y, sm.add_constant(X[:, sub])).fit(method="newton", tol=1e-12, maxiter=100,
+                                                   disp=0)
+got = run_tool("logreg", "--label", "diagnosis", "--l2", 0, "--features",
+               ",".join("f%d" % j for j in sub), *owners)
+c.close(got["coef"], lg.params[1:], 1e-8, "Logit params")
+c.close(got["intercept"], lg.params[0], 1e-8, "Logit const")
+c.close(got["se"], lg.bse[1:], 1e-6, "Logit bse")
+c.close(got["se_intercept"], lg.bse[0], 1e-6, "Logit const bse")
 
 # perturbing the data must change the answer (the comparison can fail)
 d2 = data.copy()
