@@ -424,9 +424,9 @@ static json_t *addr_json(const uint8_t a[SR_ETH_ADDR_LEN])
 
 static json_t *hex_json(const uint8_t *p, size_t n)
 {
-    char s[2 + 2 * 64 + 1];
-    if (n > 64)
-        n = 64;
+    char s[2 + 2 * SR_GATE_KMS_KEY_MAX + 1];
+    if (n > SR_GATE_KMS_KEY_MAX)
+        n = SR_GATE_KMS_KEY_MAX;
     s[0] = '0';
     s[1] = 'x';
     sr_hex_encode(p, n, s + 2);

@@ -139,6 +139,8 @@ static void test_status_json(void)
     st.approved_pos[1] = 5;
     st.snapshot = 9;
     memset(st.compose_hash, 0xcd, 32);
+    memset(st.config.kms_pubkey, 0x5a, SR_GATE_KMS_KEY_MAX);
+    st.config.kms_pubkey_len = SR_GATE_KMS_KEY_MAX;
     sr_gate_decide(&st, NULL, 0);
     char *s = sr_gate_status_json(&st, "ledger");
     CHECK(s != NULL);
@@ -156,6 +158,7 @@ static void test_status_json(void)
         CHECK_EQ_STR(json_string_value(json_object_get(o, "id")), "hospital-B");
         CHECK(json_is_null(json_object_get(j, "revoked_by")));
         CHECK_CONTAINS(json_string_value(json_object_get(j, "compose_hash")), "0xcdcd");
+        CHECK_EQ_INT(strlen(json_string_value(json_object_get(j, "kms_pubkey"))), 2 + 2 * SR_GATE_KMS_KEY_MAX);
         json_decref(j);
     }
     free(s);
