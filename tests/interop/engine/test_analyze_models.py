@@ -74,7 +74,7 @@ def test_logistic():
     res = analyze(recipe(names, types, [out]))
     got = res["outputs"]["lr"]
     mu, sd = X.mean(axis=0), X.std(axis=0)
-    clf = LogisticRegression(C=1.0 / l2, tol=1e-12, max_iter=100000, solver="newton-cg")
+    clf = LogisticRegression(C=1.0 / l2, tol=1e-12, max_iter=100000, solver="newton-cholesky")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit((X - mu) / sd, y)
