@@ -375,6 +375,45 @@ static void test_logreg_dp_noise_scale(void)
     ds_free(&d);
 }
 
+/* Cox by hand: times 1, 2, 3 all events, x = 1, 0, 1. The partial
+ * likelihood u/(2u+1) * 1/(1+u) (u = e^b) peaks at u = 1/sqrt(2); the
+ * information is the sum of the risk sets' binary variances. */
+static void test_cox_by_hand(void)
+{
+    sr_error err;
+    double x[3] = {1, 0, 1}, ev[3] = {1, 1, 1}, t[3] = {1, 2, 3};
+    const double *cols[2] = {x, ev};
+    sr_model_array arr;
+    sr_model_data data;
+    sr_model_fit f;
+    CHECK_OK(sr_model_data_from_array(&data, &arr, cols, t, 3, 2, 2, &err), &err);
+    for (int ties = SR_COX_BRESLOW; ties <= SR_COX_EFRON; ties++) {
+        sr_cox_opts o = {.ties = ties};
+        CHECK_OK(sr_cox_fit(&data, &o, &f, &err), &err);
+        double u = 1 / sqrt(2.0), m1 = 2 * u / (2 * u + 1), m2 = u / (1 + u);
+        double info = m1 * (1 - m1) + m2 * (1 - m2);
+        CHECK_MSG(fabs(f.coef[0] + 0.5 * log(2.0)) < 1e-12, "%.17g", f.coef[0]);
+        CHECK_MSG(fabs(f.se[0] - 1 / sqrt(info)) < 1e-10, "%.17g", f.se[0]);
+        CHECK(fabs(f.objective - log(u / (2 * u + 1) / (1 + u))) < 1e-12);
+    }
+    /* monotone likelihood: x separates the order of events */
+    double x2[3] = {2, 1, 0};
+    const double *cols2[2] = {x2, ev};
+    CHECK_OK(sr_model_data_from_array(&data, &arr, cols2, t, 3, 2, 0, &err), &err);
+    sr_cox_opts o = {.ties = SR_COX_EFRON, .max_iter = 30};
+    CHECK(sr_cox_fit(&data, &o, &f, &err) != SR_OK);
+    /* no events, bad flags */
+    double none[3] = {0, 0, 0}, bad[3] = {1, 2, 0};
+    const double *cols3[2] = {x, none};
+    CHECK_OK(sr_model_data_from_array(&data, &arr, cols3, t, 3, 2, 0, &err), &err);
+    CHECK_EQ_INT(sr_cox_fit(&data, &o, &f, &err), SR_EINVAL);
+    CHECK_CONTAINS(err.msg, "no events");
+    const double *cols4[2] = {x, bad};
+    CHECK_OK(sr_model_data_from_array(&data, &arr, cols4, t, 3, 2, 0, &err), &err);
+    CHECK_EQ_INT(sr_cox_fit(&data, &o, &f, &err), SR_EINVAL);
+    CHECK_CONTAINS(err.msg, "event flag");
+}
+
 int main(void)
 {
     SR_RUN(test_logreg_optimality_and_invariance);
@@ -384,5 +423,6 @@ int main(void)
     SR_RUN(test_km_bins_exact_on_grid);
     SR_RUN(test_km_dp_noise_scale);
     SR_RUN(test_logreg_dp_noise_scale);
+    SR_RUN(test_cox_by_hand);
     return sr_test_finish();
 }
