@@ -143,6 +143,7 @@ int sr_archive_open_fd(int fd, sr_archive **out, sr_error *err);
 void sr_archive_close(sr_archive *a);
 
 const sr_manifest *sr_archive_manifest(const sr_archive *a);
+/* The exact MANIFEST.json bytes (followed by a NUL not counted in len). */
 const uint8_t *sr_archive_manifest_bytes(const sr_archive *a, size_t *len);
 const uint8_t *sr_archive_manifest_hash(const sr_archive *a); /* 32 bytes */
 const uint8_t *sr_archive_signature(const sr_archive *a);     /* 65 bytes */

@@ -104,13 +104,14 @@ static int open_checks(sr_archive *a, sr_error *err)
         return sr_error_set(err, SR_EFORMAT, "tar: MANIFEST.json of %llu bytes (limit %u)", (unsigned long long)size,
                             SR_ARCHIVE_MAX_MANIFEST);
     a->mlen = (size_t)size;
-    a->mbytes = malloc(a->mlen);
+    a->mbytes = malloc(a->mlen + 1); /* NUL-terminated for callers' convenience */
     if (a->mbytes == NULL)
         return sr_error_set(err, SR_ENOMEM, "out of memory");
     if ((rc = pread_all(a->fd, off, a->mbytes, a->mlen, err)) != SR_OK ||
         (rc = check_zero(a->fd, off + size, sr_tar_pad(size), "padding of MANIFEST.json", err)) != SR_OK)
         return rc;
     off += size + sr_tar_pad(size);
+    a->mbytes[a->mlen] = 0;
     sr_sha256(a->mbytes, a->mlen, a->mhash);
     if ((rc = sr_manifest_parse(a->mbytes, a->mlen, &a->m, err)) != SR_OK)
         return rc;
