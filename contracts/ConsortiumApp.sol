@@ -8,15 +8,8 @@
 // "verify: ..." (bad signature), "invalid: ..." (bad argument).
 pragma solidity ^0.8.20;
 
-contract ConsortiumApp {
-    struct Owner {
-        string id;
-        address addr;
-        string jurisdiction;
-        string grades;
-    }
-
-    // dstack app-auth interface (IAppAuth.isAppAllowed argument).
+// dstack's app-auth interface (the KMS auth webhook asks the app contract).
+interface IAppAuth {
     struct AppBootInfo {
         address appId;
         bytes32 composeHash;
@@ -27,6 +20,17 @@ contract ConsortiumApp {
         bytes32 osImageHash;
         string tcbStatus;
         string[] advisoryIds;
+    }
+
+    function isAppAllowed(AppBootInfo calldata bootInfo) external view returns (bool isAllowed, string memory reason);
+}
+
+contract ConsortiumApp is IAppAuth {
+    struct Owner {
+        string id;
+        address addr;
+        string jurisdiction;
+        string grades;
     }
 
     uint256 public constant MAX_OWNERS = 32;
@@ -318,7 +322,17 @@ contract ConsortiumApp {
     }
 
     // ---- dstack app-auth interface ---------------------------------------------
-    function isAppAllowed(AppBootInfo calldata bootInfo) external view returns (bool isAllowed, string memory reason) {
+    // ERC-165: IAppAuth and ERC-165 itself.
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == type(IAppAuth).interfaceId || interfaceId == 0x01ffc9a7;
+    }
+
+    function isAppAllowed(AppBootInfo calldata bootInfo)
+        external
+        view
+        override
+        returns (bool isAllowed, string memory reason)
+    {
         if (bootInfo.appId != address(this)) return (false, "wrong app id");
         if (frozen) return (false, "app is frozen");
         if (revokedBy[bootInfo.composeHash] != address(0)) return (false, "compose hash revoked");

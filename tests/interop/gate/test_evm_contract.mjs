@@ -113,6 +113,10 @@ try {
   const boot = [app, h, deployer.address, ZeroHash, ZeroHash, ZeroHash, ZeroHash, "UpToDate", []];
   let [ok, why] = await c.isAppAllowed(boot);
   assert.equal(ok, true, why);
+  const iAppAuth = c.interface.getFunction("isAppAllowed").selector;
+  assert.equal(await c.supportsInterface(iAppAuth), true);
+  assert.equal(await c.supportsInterface("0x01ffc9a7"), true);
+  assert.equal(await c.supportsInterface("0xffffffff"), false);
   [ok, why] = await c.isAppAllowed([funded.address, ...boot.slice(1)]);
   assert.equal(ok, false);
   assert.equal(why, "wrong app id");
