@@ -53,7 +53,8 @@ typedef struct sr_model_array {
     const double *const *x;
     const double *y;
     size_t n, p, block_rows;
-    const double *xs[SR_MODEL_MAX_THREADS][SR_MODEL_MAX_FEATURES]; /* per worker */
+    /* per worker column pointers (+1: Cox's event column) */
+    const double *xs[SR_MODEL_MAX_THREADS][SR_MODEL_MAX_FEATURES + 1];
 } sr_model_array;
 int sr_model_data_from_array(sr_model_data *data, sr_model_array *arr, const double *const *x,
                              const double *y, size_t n, size_t p, size_t block_rows, sr_error *err);

@@ -124,6 +124,16 @@ static void test_logreg_errors(void)
     CHECK_EQ_INT(sr_logreg_fit(&data, &o, &f, &err), SR_EINVAL);
     CHECK_EQ_INT(sr_model_data_from_array(&data, &arr, cols, y, 6, SR_MODEL_MAX_FEATURES + 5, 0,
                                           &err), SR_ELIMIT);
+    /* the widest array source (Cox: max covariates + event column), last worker */
+    const double *wide[SR_MODEL_MAX_FEATURES + 1];
+    for (size_t j = 0; j <= SR_MODEL_MAX_FEATURES; j++)
+        wide[j] = x;
+    CHECK_OK(sr_model_data_from_array(&data, &arr, wide, y, 6, SR_MODEL_MAX_FEATURES + 1, 4, &err),
+             &err);
+    sr_model_block blk;
+    CHECK_OK(data.block(data.ctx, SR_MODEL_MAX_THREADS - 1, 1, &blk, &err), &err);
+    CHECK(blk.n == 2 && blk.x[SR_MODEL_MAX_FEATURES] == x + 4 && blk.y == y + 4);
+    CHECK_EQ_INT(data.block(data.ctx, SR_MODEL_MAX_THREADS, 0, &blk, &err), SR_EINVAL);
 }
 
 static void test_linreg_exact(void)
