@@ -486,7 +486,7 @@ static int decode_seq(dctx *c, const sr_abi_type *t, size_t n, const uint8_t *p,
             break;
         }
         if (it->dynamic) {
-            size_t off;
+            size_t off = 0;
             if ((rc = read_size(p + hp, plen, &off, "offset", c->err))) break;
             rc = decode_value(c, it, p + off, plen - off, &v);
         } else {
