@@ -138,6 +138,22 @@ static void test_errors_name_line_and_column(void)
     CHECK_CONTAINS(err.msg, "duplicate column name");
     CHECK_EQ_INT(parse_all("a,,b\n", 5, "a:int", &b, &err), SR_EFORMAT);
     CHECK_CONTAINS(err.msg, "empty");
+    /* a 128-byte name is too long; 1025 columns are too many */
+    char hdr[8192];
+    memset(hdr, 'n', 128);
+    hdr[128] = '\n';
+    CHECK_EQ_INT(parse_all(hdr, 129, "a:int", &b, &err), SR_EFORMAT);
+    CHECK_CONTAINS(err.msg, "longer than 127 bytes");
+    size_t o = 0;
+    for (int i = 0; i <= SR_MAX_COLUMNS; i++)
+        o += (size_t)snprintf(hdr + o, sizeof hdr - o, "%sc%d", i ? "," : "", i);
+    hdr[o++] = '\n';
+    CHECK_EQ_INT(parse_all(hdr, o, "a:int", &b, &err), SR_ELIMIT);
+    CHECK_CONTAINS(err.msg, "more than 1024 columns");
+    /* the reader names the file in open errors */
+    sr_csv_reader *r = sr_csv_open("no/such/file.csv", &err);
+    CHECK(r == NULL && err.code == SR_EIO);
+    CHECK_CONTAINS(err.msg, "no/such/file.csv");
 }
 
 static void test_value_parsers(void)
