@@ -212,6 +212,23 @@ void sr_gate_decide(sr_gate_status *st, const char *const *required, size_t n_re
  *  "snapshot":int,"pos_unit":"seq"|"block","config_nonce":int} */
 char *sr_gate_status_json(const sr_gate_status *st, const char *backend);
 
+/* ---- history (audit) --------------------------------------------------- */
+/* One verified entry of the gate's history, oldest first. */
+typedef struct sr_gate_event {
+    uint64_t pos;                      /* ledger sequence number */
+    char kind[16];                     /* "create", "approve", "revoke", "freeze", "owners" */
+    uint8_t signer[SR_ETH_ADDR_LEN];
+    char signer_id[SR_GATE_ID_MAX + 1]; /* owner id at that point; "" for the deployer */
+    uint8_t word[32];                  /* approve/revoke: compose hash; freeze: reason; create: salt */
+    size_t n_owners;                   /* create/owners: proposed owner count */
+    uint32_t threshold;                /* create/owners: proposed threshold */
+    uint64_t nonce;                    /* owners: the vote's nonce */
+    int applied;                       /* owners: 1 if this vote applied the change */
+} sr_gate_event;
+/* Verifies and returns the whole history (*out malloc'd, caller frees).
+ * Ledger only for now: SR_ESTATE on other backends. */
+int sr_gate_history(sr_gate *g, sr_gate_event **out, size_t *n, sr_error *err);
+
 /* ---- configuration helpers ------------------------------------------- */
 
 /* Checks every field bound and character set, 1 <= k <= n, distinct ids,

@@ -12,6 +12,7 @@ static void usage(FILE *f)
            "                                  [--chain-id N] [--json]\n"
            "       sealroom consortium info --gate SPEC [--json]\n"
            "       sealroom consortium list --gate SPEC... [--criteria C,C,...] [--json]\n"
+           "       sealroom consortium log --gate SPEC [--json]\n"
            "       sealroom consortium change-owners --gate SPEC --owner ...  --threshold K\n"
            "                                  (--key OWNER.key [--sign-only] | --signature 0xSIG --signer 0xADDRESS)\n"
            "                                  [--nonce N] [--sender-key KEY]\n"
@@ -28,6 +29,8 @@ static void usage(FILE *f)
            "           multi-jurisdiction  match if >= 2 distinct jurisdictions; partial if fewer\n"
            "                               but some owner's jurisdiction is unknown\n"
            "           G1|G2               match if every owner has one of these grades; partial if some\n"
+           "log      the verified history of a ledger gate: every entry with its position, kind, signer\n"
+           "         (owner id at the time) and subject (compose hash, freeze reason, owner change).\n"
            "change-owners  one owner's vote (EIP-712 ChangeOwners) for a new owner list and threshold;\n"
            "         applied once k current owners voted for the identical proposal. --nonce defaults\n"
            "         to the gate's current nonce.\n"
@@ -373,6 +376,67 @@ static int cmd_list(int argc, char **argv)
     return failed ? SR_EXIT_FAIL : SR_EXIT_OK;
 }
 
+static int cmd_log(int argc, char **argv)
+{
+    const char *cmd = "consortium log";
+    opts o;
+    if (parse_opts(cmd, argc, argv, &o) != 0 || one_gate(cmd, &o) != 0)
+        return SR_EXIT_USAGE;
+    sr_error err;
+    sr_error_clear(&err);
+    sr_gate *g;
+    sr_gate_event *ev = NULL;
+    size_t n = 0;
+    if (sr_gate_open(o.gates[0], &g, &err) != SR_OK)
+        return sr_cli_fail(cmd, &err);
+    int rc = sr_gate_history(g, &ev, &n, &err);
+    sr_gate_close(g);
+    if (rc != SR_OK)
+        return sr_cli_fail(cmd, &err);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const sr_gate_event *e = &ev[i];
+        char a[43], w[67] = "0x";
+        sr_eth_address_to_string(e->signer, a);
+        sr_hex_encode(e->word, 32, w + 2);
+        json_t *j = json_pack("{s:I, s:s, s:s, s:s}", "pos", (json_int_t)e->pos, "kind", e->kind, "signer", a,
+                              "signer_id", e->signer_id);
+        if (strcmp(e->kind, "approve") == 0 || strcmp(e->kind, "revoke") == 0)
+            json_object_set_new(j, "compose_hash", json_string(w));
+        else if (strcmp(e->kind, "freeze") == 0)
+            json_object_set_new(j, "reason", json_string(w));
+        else {
+            json_object_set_new(j, "n_owners", json_integer((json_int_t)e->n_owners));
+            json_object_set_new(j, "threshold", json_integer(e->threshold));
+            if (strcmp(e->kind, "owners") == 0) {
+                json_object_set_new(j, "nonce", json_integer((json_int_t)e->nonce));
+                json_object_set_new(j, "applied", json_boolean(e->applied));
+            }
+        }
+        json_array_append_new(arr, j);
+        if (!o.json) {
+            printf("seq %-6llu %-8s %-20s %s", (unsigned long long)e->pos, e->kind,
+                   e->signer_id[0] ? e->signer_id : "(deployer)", a);
+            if (strcmp(e->kind, "approve") == 0 || strcmp(e->kind, "revoke") == 0 || strcmp(e->kind, "freeze") == 0)
+                printf(" %s", w);
+            else if (strcmp(e->kind, "create") == 0)
+                printf(" %zu owners, k=%u", e->n_owners, e->threshold);
+            else
+                printf(" vote: %zu owners, k=%u, nonce %llu%s", e->n_owners, e->threshold,
+                       (unsigned long long)e->nonce, e->applied ? " (applied)" : "");
+            printf("\n");
+        }
+    }
+    if (o.json) {
+        char *js = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", js ? js : "[]");
+        free(js);
+    }
+    json_decref(arr);
+    free(ev);
+    return SR_EXIT_OK;
+}
+
 static int cmd_change_owners(int argc, char **argv)
 {
     const char *cmd = "consortium change-owners";
@@ -467,5 +531,8 @@ int sr_cmd_consortium(int argc, char **argv)
         return cmd_list(argc, argv);
     if (strcmp(argv[1], "change-owners") == 0)
         return cmd_change_owners(argc, argv);
-    return sr_cli_usage_error("consortium", "unknown sub-command '%s' (create, info, list, change-owners)", argv[1]);
+    if (strcmp(argv[1], "log") == 0)
+        return cmd_log(argc, argv);
+    return sr_cli_usage_error("consortium", "unknown sub-command '%s' (create, info, list, log, change-owners)",
+                              argv[1]);
 }

@@ -352,6 +352,15 @@ int sr_gate_status_get(sr_gate *g, const uint8_t compose_hash[32], const char *c
     return SR_OK;
 }
 
+int sr_gate_history(sr_gate *g, sr_gate_event **out, size_t *n, sr_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (strcmp(g->ops->name, "ledger") != 0)
+        return sr_error_set(err, SR_ESTATE, "history is not available on the %s backend", g->ops->name);
+    return sr_gate_ledger_history(g, out, n, err);
+}
+
 /* Appends formatted text to a fixed buffer, truncating safely. */
 static void cat(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void cat(char *dst, size_t cap, const char *fmt, ...)

@@ -48,6 +48,8 @@ struct sr_gate {
 int sr_gate_ledger_open(sr_gate *g, const char *path, sr_error *err);
 int sr_gate_ledger_create(const char *path, const sr_gate_config *cfg, const uint8_t deployer_sk[SR_SECP_SECKEY_LEN],
                           uint8_t app_out[SR_ETH_ADDR_LEN], sr_error *err);
+/* History of a ledger gate (g must be a ledger handle). */
+int sr_gate_ledger_history(sr_gate *g, sr_gate_event **out, size_t *n, sr_error *err);
 /* url is the JSON-RPC URL (http://127.0.0.1:8545). create: cfg->chain_id is
  * ignored (the node's chain id is used); deploys ConsortiumApp. */
 int sr_gate_evm_open(sr_gate *g, const char *url, const uint8_t addr[SR_ETH_ADDR_LEN], sr_error *err);

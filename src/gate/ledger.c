@@ -640,8 +640,20 @@ static int col_hex(sqlite3_stmt *st, int col, uint8_t *out, size_t n, const char
     return SR_OK;
 }
 
+typedef struct history {
+    sr_gate_event *ev;
+    size_t n, cap;
+} history;
+
+/* Called for each entry folded: the action, the signer's owner id before it
+ * applied ("" if none) and whether an owner change applied. */
+typedef int (*fold_cb)(void *ctx, uint64_t seq, const action *a, const char *signer_id, int applied, sr_error *err);
+
 /* Folds every entry after s->seq into s, verifying the chain. */
-static int fold_new(sqlite3 *db, lstate *s, sr_error *err)
+static int fold_new_cb(sqlite3 *db, lstate *s, fold_cb cb, void *ctx, sr_error *err);
+static int fold_new(sqlite3 *db, lstate *s, sr_error *err) { return fold_new_cb(db, s, NULL, NULL, err); }
+
+static int fold_new_cb(sqlite3 *db, lstate *s, fold_cb cb, void *ctx, sr_error *err)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
@@ -697,6 +709,10 @@ static int fold_new(sqlite3 *db, lstate *s, sr_error *err)
             break;
         }
         int applied;
+        char who[SR_GATE_ID_MAX + 1] = "";
+        int oi = s->created ? sr_gate_owner_index_addr(&s->cfg, a->signer) : -1;
+        if (oi >= 0)
+            memcpy(who, s->cfg.owners[oi].id, sizeof who);
         if (state_apply(s, a, (uint64_t)seq, computed, &applied, err) != SR_OK) {
             sr_error_prefix(err, "ledger entry %lld invalid", (long long)seq);
             if (err)
@@ -704,6 +720,8 @@ static int fold_new(sqlite3 *db, lstate *s, sr_error *err)
             rc = SR_EVERIFY;
             break;
         }
+        if (cb != NULL && (rc = cb(ctx, (uint64_t)seq, a, who, applied, err)) != SR_OK)
+            break;
         s->seq = (uint64_t)seq;
         memcpy(s->head, computed, 32);
     }
@@ -997,6 +1015,51 @@ static int op_status(sr_gate *g, const uint8_t h[32], sr_gate_status *out, sr_er
     }
     out->snapshot = s->seq;
     memcpy(out->pos_unit, "seq", 4);
+    return SR_OK;
+}
+
+static int history_add(void *ctx, uint64_t seq, const action *a, const char *signer_id, int applied, sr_error *err)
+{
+    history *h = ctx;
+    if (grow((void **)&h->ev, &h->cap, h->n + 1, sizeof *h->ev, err) != SR_OK)
+        return SR_ENOMEM;
+    sr_gate_event *e = &h->ev[h->n++];
+    memset(e, 0, sizeof *e);
+    e->pos = seq;
+    snprintf(e->kind, sizeof e->kind, "%s", kind_names[a->kind]);
+    memcpy(e->signer, a->signer, SR_ETH_ADDR_LEN);
+    snprintf(e->signer_id, sizeof e->signer_id, "%s", signer_id);
+    memcpy(e->word, a->word, 32);
+    if (a->kind == K_CREATE || a->kind == K_OWNERS) {
+        e->n_owners = a->cfg.n_owners;
+        e->threshold = a->cfg.threshold;
+    }
+    e->nonce = a->nonce;
+    e->applied = applied;
+    return SR_OK;
+}
+
+int sr_gate_ledger_history(sr_gate *g, sr_gate_event **out, size_t *n, sr_error *err)
+{
+    ledger *l = g->impl;
+    history h = {0};
+    lstate tmp;
+    memset(&tmp, 0, sizeof tmp);
+    *out = NULL;
+    *n = 0;
+    if (exec(l->db, "BEGIN", err) != SR_OK)
+        return err ? err->code : SR_EIO;
+    int rc = fold_new_cb(l->db, &tmp, history_add, &h, err);
+    exec(l->db, "COMMIT", NULL);
+    if (rc == SR_OK && memcmp(tmp.dom.app, l->st.dom.app, SR_ETH_ADDR_LEN) != 0)
+        rc = sr_error_set(err, SR_EVERIFY, "ledger was replaced by another consortium's");
+    state_free(&tmp);
+    if (rc != SR_OK) {
+        free(h.ev);
+        return rc;
+    }
+    *out = h.ev;
+    *n = h.n;
     return SR_OK;
 }
 

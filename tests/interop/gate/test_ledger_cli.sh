@@ -102,6 +102,16 @@ check "compose hash = sha256(file)" [ "$(jfield st.json 'j["compose_hash"]')" = 
 "$SEALROOM" status --gate "ledger:$PWD/g.db" --compose-hash "$H" --require b --json >st2.json
 check "--compose-hash + --require = --recipe" [ "$(jfield st2.json 'j["reason"]')" = "$(jfield st.json 'j["reason"]')" ]
 
+# ---- log ---------------------------------------------------------------------------
+"$SEALROOM" consortium log --gate "ledger:$PWD/g.db" --json >log.json
+check "log: 4 entries" [ "$(jfield log.json 'len(j)')" = 4 ]
+check "log: kinds" [ "$(jfield log.json '",".join(e["kind"] for e in j)')" = "create,approve,approve,approve" ]
+check "log: signer ids" [ "$(jfield log.json '",".join(e["signer_id"] for e in j)')" = ",a,c,b" ]
+check "log: compose hash" [ "$(jfield log.json 'j[3]["compose_hash"]')" = "0x$H" ]
+"$SEALROOM" consortium log --gate "ledger:$PWD/g.db" >log.txt
+check "log text" grep -Eq '^seq 4 +approve +b ' log.txt
+check "log --help" [ "$(rc_of "$SEALROOM" consortium log --help)" = 0 ]
+
 # ---- concurrent CLI writers: 8 processes x 5 approvals ------------------------------
 pids=()
 for p in $(seq 1 8); do

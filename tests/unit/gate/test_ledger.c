@@ -323,6 +323,31 @@ static void test_change_owners(void)
     CHECK_EQ_INT(st.n_approved, 2); /* B and E */
     CHECK(st.allowed);              /* k = 2 now */
     CHECK_EQ_INT(sr_gate_approve(g, h, sk[0], &err), SR_EDENIED); /* A is no owner now */
+    /* the history: create, 6 votes, 3 approvals (refused actions leave
+     * no entry), signer ids at the time */
+    sr_gate_event *ev = NULL;
+    size_t nev = 0;
+    CHECK_OK(sr_gate_history(g, &ev, &nev, &err), &err);
+    CHECK_EQ_INT(nev, 10);
+    if (nev == 10) {
+        CHECK_EQ_STR(ev[0].kind, "create");
+        CHECK_EQ_STR(ev[0].signer_id, ""); /* deployer, not an owner */
+        CHECK_EQ_INT(ev[0].threshold, 2);
+        CHECK_EQ_STR(ev[1].kind, "owners");
+        CHECK_EQ_STR(ev[1].signer_id, "owner-A");
+        CHECK_EQ_INT(ev[1].applied, 0);
+        CHECK_EQ_INT(ev[3].applied, 1);
+        CHECK_EQ_INT(ev[3].n_owners, 4);
+        CHECK_EQ_STR(ev[4].kind, "approve");
+        CHECK_EQ_STR(ev[4].signer_id, "owner-E");
+        CHECK_EQ_MEM(ev[4].word, h, 32);
+        CHECK_EQ_MEM(ev[4].signer, addr[4], 20);
+        CHECK_EQ_INT(ev[9].pos, 10);
+        CHECK_EQ_STR(ev[9].signer_id, "owner-E");
+        CHECK_EQ_INT(ev[9].applied, 1);
+        CHECK_EQ_INT(ev[9].nonce, 1);
+    }
+    free(ev);
     /* the whole history re-verifies */
     sr_gate_close(g);
     CHECK_OK(sr_gate_open("ledger:o.db", &g, &err), &err);
