@@ -103,11 +103,14 @@ double sr_dp_rho_of_budget(double epsilon, double delta);
 
 /* A run's ledger. Pure-DP charges add epsilon (basic composition) and rho;
  * Gaussian charges add rho only. The run's guarantee: if every charge was
- * pure, (sum epsilon, 0)-DP; otherwise (epsilon_of_rho(total rho, delta),
- * delta)-DP. */
+ * pure, (sum epsilon, 0)-DP; otherwise (epsilon, delta)-DP with epsilon the
+ * smaller of epsilon_of_rho(total rho, delta) (everything composed in zCDP)
+ * and sum epsilon + epsilon_of_rho(Gaussian rho, delta) (the Gaussian part
+ * converted, then composed with the pure part by basic composition). */
 typedef struct sr_dp_ledger {
     double eps_pure; /* sum of pure epsilon charges */
     double rho;      /* sum of all charges as zCDP */
+    double rho_gauss; /* sum of the Gaussian charges */
     size_t n_pure;
     size_t n_gauss;
 } sr_dp_ledger;

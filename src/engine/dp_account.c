@@ -29,6 +29,7 @@ void sr_dp_ledger_init(sr_dp_ledger *l)
 {
     l->eps_pure = 0;
     l->rho = 0;
+    l->rho_gauss = 0;
     l->n_pure = 0;
     l->n_gauss = 0;
 }
@@ -43,6 +44,7 @@ void sr_dp_ledger_add_pure(sr_dp_ledger *l, double epsilon)
 void sr_dp_ledger_add_rho(sr_dp_ledger *l, double rho)
 {
     l->rho += rho;
+    l->rho_gauss += rho;
     l->n_gauss++;
 }
 
@@ -53,7 +55,9 @@ void sr_dp_ledger_guarantee(const sr_dp_ledger *l, double delta, double *eps_out
         *delta_out = 0;
         return;
     }
-    *eps_out = sr_dp_epsilon_of_rho(l->rho, delta);
+    double all = sr_dp_epsilon_of_rho(l->rho, delta);
+    double split = l->eps_pure + sr_dp_epsilon_of_rho(l->rho_gauss, delta);
+    *eps_out = all < split ? all : split;
     *delta_out = delta;
 }
 

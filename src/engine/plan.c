@@ -570,7 +570,7 @@ static int parse_privacy(pctx *c, sr_output *o, const json_t *pj, const char *wh
                             "%s: unbounded %s: a noised %s needs \"clamp\": [lo, hi] to bound "
                             "each row's contribution", w, sr_engine_kind_name(o->kind),
                             sr_engine_kind_name(o->kind));
-    if (!needs_clamp && o->has_clamp && o->kind != O_HISTOGRAM && o->kind != O_COUNT)
+    if (!needs_clamp && o->has_clamp && o->kind != O_HISTOGRAM)
         return sr_error_set(err, SR_EFORMAT, "%s: \"clamp\" does not apply to a %s", w,
                             sr_engine_kind_name(o->kind));
     if (o->kind == O_QUANTILES) {

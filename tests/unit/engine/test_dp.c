@@ -268,7 +268,17 @@ static void test_ledger(void)
     sr_dp_ledger_add_rho(&l, 0.01);
     double rho = 0.5 * 0.5 / 2 + 0.25 * 0.25 / 2 + 0.01;
     sr_dp_ledger_guarantee(&l, 1e-6, &e, &d);
-    CHECK(fabs(e - (rho + 2 * sqrt(rho * log(1e6)))) < 1e-12 && d == 1e-6);
+    double all = rho + 2 * sqrt(rho * log(1e6));
+    double split = 0.75 + (0.01 + 2 * sqrt(0.01 * log(1e6)));
+    CHECK(split < all);
+    CHECK_MSG(fabs(e - split) < 1e-12 && d == 1e-6, "%g vs %g", e, split);
+    /* with a large Gaussian share, composing everything in zCDP is tighter */
+    sr_dp_ledger l2;
+    sr_dp_ledger_init(&l2);
+    sr_dp_ledger_add_pure(&l2, 0.1);
+    sr_dp_ledger_add_rho(&l2, 2.0);
+    sr_dp_ledger_guarantee(&l2, 1e-6, &e, &d);
+    CHECK(fabs(e - sr_dp_epsilon_of_rho(2.005, 1e-6)) < 1e-12);
     CHECK(sr_dp_ledger_check(&l, 10, 0, &err) == SR_EDENIED);
     CHECK_CONTAINS(err.msg, "delta");
     CHECK(fabs(sr_dp_epsilon_of_rho(sr_dp_rho_of_budget(1.0, 1e-5), 1e-5) - 1.0) < 1e-12);
