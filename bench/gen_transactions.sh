@@ -48,6 +48,7 @@ cat > "$tmp/parse.c" <<'EOF'
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include "sealroom/csv.h"
 static sr_csv_reader *R;
@@ -112,9 +113,13 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     double mb = (double)sr_csv_bytes_total(R) / 1e6;
-    printf("%s: %ld rows, %.1f MB in %.3f s = %.0f MB/s\n",
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                 (double)ru.ru_stime.tv_usec / 1e6;
+    printf("%s: %ld rows, %.1f MB in %.3f s = %.0f MB/s (CPU %.2f s = %.0f MB per CPU-second)\n",
            threads == 0 ? "sequential reader, 1 thread" : threads == 1 ? "block API, 1 worker" : "block API, 2 workers",
-           rows, mb, s, mb / s);
+           rows, mb, s, mb / s, cpu, mb / cpu);
     sr_csv_close(R);
     return 0;
 }
