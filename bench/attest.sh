@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Quote verification throughput: with and without the PCK chain cache, and
 # the raw P-256 verify rate of this machine's OpenSSL in the same run.
+# Rates are per CPU second (openssl speed also divides by user CPU time), so
+# they stay comparable on a busy shared machine; wall-clock rates are printed
+# too.
 # usage: bench/attest.sh [BUILD_DIR] [SECONDS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
