@@ -539,7 +539,7 @@ static int hook(sr_tee *t, const char *entry, int stage)
 
 static int write_all_path(const char *path, const uint8_t *d, size_t n)
 {
-    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    int fd = open(path, O_WRONLY | O_CLOEXEC); /* configfs attributes: no truncate */
     if (fd < 0)
         return errno;
     size_t off = 0;
