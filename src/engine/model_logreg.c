@@ -198,7 +198,14 @@ static int lr_block(void *accp, const sr_model_block *b, sr_error *err)
                 eta[i] *= fac[i];
             }
         }
-        double loss = 0;
+        /* loss_i = max(eta,0) - y eta + log(1 + e), e = exp(-|eta|) in (0,1].
+         * The log terms of a tile are summed as log(prod u_i), u_i =
+         * fl(1 + e_i) in (1, 2] (at most 2^256: no overflow), plus the
+         * first-order corrections (e_i - (u_i - 1)) / u_i that make
+         * log(u_i) + c_i = log1p(e_i) to within c_i^2/2: one log per tile
+         * instead of one log1p per row, with a rounding error of about one
+         * ulp per row (as the summation itself has). */
+        double loss = 0, prod = 1.0, corr = 0;
         for (size_t i = 0; i < m; i++) {
             double e = eta[i];
             if (!isfinite(e))
@@ -208,11 +215,15 @@ static int lr_block(void *accp, const sr_model_block *b, sr_error *err)
                 return sr_error_set(err, SR_EINVAL,
                                     "logistic regression: label %g is not 0 or 1", y[i]);
             double ex = exp(-fabs(e));
-            double mu = e >= 0 ? 1.0 / (1.0 + ex) : ex / (1.0 + ex);
-            loss += (e > 0 ? e : 0.0) + log1p(ex) - y[i] * e;
+            double u = 1.0 + ex, inv = 1.0 / u;
+            double mu = e >= 0 ? inv : ex * inv;
+            prod *= u;
+            corr += (ex - (u - 1.0)) * inv;
+            loss += (e > 0 ? e : 0.0) - y[i] * e;
             r[i] = mu - y[i];
             wt[i] = mu * (1.0 - mu);
         }
+        loss += log(prod) + corr;
         if (a->clip > 0) {
             /* gradient and Hessian of the clipped rows: r f x, wt f^2 x x' */
             for (size_t i = 0; i < m; i++) {
