@@ -328,7 +328,7 @@ static void run_reader(pipe_ctx *p, sr_csv_reader *r, const sr_seal_opts *o)
         pthread_mutex_unlock(&p->mu);
         if (failed)
             return;
-        if (o->progress != NULL)
+        if (o->progress != NULL && rows > 0)
             o->progress(o->progress_ctx, sr_csv_bytes_read(r), sr_csv_bytes_total(r), rows);
         int rc = sr_csv_read_block(r, p->chunk_rows, &s->blk, &err);
         pthread_mutex_lock(&p->mu);

@@ -94,6 +94,13 @@ expect_rc "seal --json with kms pubkey file" 0 "$S" seal --owner clinic-a --key 
     --kms-pubkey kms/root.pub --in data.csv --out data2.tar --json --keystore ''
 check "seal --json" /usr/bin/python3 -c 'import json; d=json.load(open("out.txt")); assert d["rows"] == 301 and len(d["archive_id"]) == 32'
 
+# on a terminal, seal draws a progress line (bytes, rows/s, ETA) on stderr
+if command -v script >/dev/null; then
+    for i in $(seq 1 30); do cat data.csv; done | grep -v '^id,' | sed '1i id,site,score,smoker,visit' >big.csv
+    script -qec "'$S' seal --owner clinic-a --key owner.key --recipe recipe.json --kms-pubkey '$KMS_PUB' --in big.csv --out big.tar --keystore '' --chunk-rows 64 --threads 1" /dev/null >tty.txt 2>&1
+    check "progress line on a TTY" grep -q "rows/s" tty.txt
+fi
+
 # --- inspect ---------------------------------------------------------------------------
 expect_rc "inspect" 0 "$S" inspect data.tar
 check "inspect shows owner and ok" bash -c "grep -q clinic-a out.txt && grep -q 'digests          ok' out.txt"
