@@ -57,18 +57,23 @@ size_t sr_plan_output_count(const sr_plan *p);
 const char *sr_plan_output_name(const sr_plan *p, size_t i);
 
 /* A source of batches for one dataset. next() returns the next batch in *b
- * (borrowed until the next call; its columns follow the dataset schema) or
- * a batch with nrows = 0 at the end. */
+ * (its columns follow the dataset schema) or a batch with nrows = 0 at the
+ * end. A batch is borrowed until the next call, or, when `lookahead` is
+ * set, until the call after the next: the engine then reads (decrypts,
+ * parses) the next batch on a second thread while it processes the
+ * current one. */
 typedef struct sr_engine_source {
     const char *owner;
     int (*next)(void *ctx, const sr_batch **b, sr_error *err);
     void *ctx;
+    int lookahead;
 } sr_engine_source;
 
 typedef struct sr_engine_opts {
     sr_rng *rng;        /* noise source (required if any output is noised) */
     const char *mode;   /* written as result "mode", e.g. "unsigned local dry run" */
-    unsigned threads;   /* worker threads for models; 0 = 2 */
+    unsigned threads;   /* threads: 1 = all on the caller's; 0 or >= 2 = a reader thread for
+                           lookahead sources and 2 workers for models */
     const uint8_t *compose_hash; /* 32 bytes written as result "compose_hash", or NULL */
 } sr_engine_opts;
 

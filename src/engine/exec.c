@@ -4,6 +4,7 @@
  * from declared domains, per-output accumulators, then exact DP noise on
  * fixed-point statistics and the result document. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -691,6 +692,8 @@ static int accumulate(xstate *x, const sr_output *o, ostate *s, sr_error *err)
             continue;
         }
         double val = clampv(o, isbool ? v->b[i] : v->num[i]);
+        if (isnan(val))
+            continue;
         s->cnt[g]++;
         if (o->kind == O_QUANTILES) {
             if (s->grid) {
@@ -782,19 +785,70 @@ static int em_quantile(sr_rng *rng, const uint64_t *grid, size_t ngrid, double q
     }
 }
 
-static int cmp_double(const void *a, const void *b)
+/* Puts the k-th smallest of v[lo..hi] at v[k], smaller ones before it and
+ * larger ones after (quickselect, median-of-three pivots; expected linear). */
+static void select_kth(double *v, size_t lo, size_t hi, size_t k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    while (hi > lo) {
+        size_t mid = lo + (hi - lo) / 2;
+        double a = v[lo], b = v[mid], c = v[hi];
+        double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < piv)
+                i++;
+            while (v[j] > piv)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
+    }
 }
 
-/* quantile_cont: linear interpolation between order statistics at (n-1) q. */
-static double exact_quantile(const double *v, size_t n, double q)
+/* quantile_cont for several ascending-position quantiles: linear
+ * interpolation between order statistics at (n-1) q. Reorders v. */
+static void exact_quantiles(double *v, size_t n, const double *qs, size_t nq, double *out)
 {
-    double pos = (double)(n - 1) * q;
-    size_t lo = (size_t)floor(pos);
-    size_t hi = lo + 1 < n ? lo + 1 : lo;
-    return v[lo] + (pos - (double)lo) * (v[hi] - v[lo]);
+    size_t order[100];
+    for (size_t k = 0; k < nq; k++)
+        order[k] = k;
+    for (size_t a = 1; a < nq; a++) /* insertion sort of quantile indexes by q */
+        for (size_t b = a; b > 0 && qs[order[b]] < qs[order[b - 1]]; b--) {
+            size_t t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
+        }
+    size_t from = 0; /* v[0..from) holds the smallest values, in no order past selections */
+    for (size_t a = 0; a < nq; a++) {
+        double q = qs[order[a]];
+        double pos = (double)(n - 1) * q;
+        size_t lo = (size_t)floor(pos);
+        if (lo >= n)
+            lo = n - 1;
+        select_kth(v, from, n - 1, lo);
+        double x = v[lo], y = x;
+        if (lo + 1 < n && pos > (double)lo) {
+            y = v[lo + 1];
+            for (size_t i = lo + 2; i < n; i++)
+                if (v[i] < y)
+                    y = v[i];
+        }
+        out[order[a]] = x + (pos - (double)lo) * (y - x);
+        from = lo;
+    }
 }
 
 static int set_num(json_t *o, const char *k, double v)
@@ -933,9 +987,11 @@ static int finish_cell(noise *nz, ostate *s, size_t g, json_t *cell, json_t *noi
             }
         } else {
             dvec *d = &s->vals[g];
-            qsort(d->v, d->n, sizeof *d->v, cmp_double);
-            for (size_t k = 0; k < o->nq; k++)
-                qs[k] = d->n ? exact_quantile(d->v, d->n, o->qs[k]) : NAN;
+            if (d->n)
+                exact_quantiles(d->v, d->n, o->qs, o->nq, qs);
+            else
+                for (size_t k = 0; k < o->nq; k++)
+                    qs[k] = NAN;
         }
         if (p->min_group > 0 && cnt < (double)p->min_group)
             return json_object_set_new(cell, "suppressed", json_true());
@@ -1217,6 +1273,153 @@ static int process_batch(xstate *x, const sr_batch *b, ptable *pt, ostate *st, s
     return SR_OK;
 }
 
+/* Processes one batch, growing the executor's vectors when needed. */
+static int take_batch(xstate *x, const sr_batch *b, size_t *cap, ptable *pt, ostate *st,
+                      const char *owner, sr_error *err)
+{
+    if (b->nrows > *cap) {
+        if (*cap > 0)
+            xs_free(x);
+        *cap = b->nrows < 65536 ? 65536 : b->nrows;
+        if (xs_init(x, x->p, *cap, err) != SR_OK) {
+            *cap = 0;
+            return err->code;
+        }
+    }
+    if (process_batch(x, b, pt, st, err) != SR_OK)
+        return sr_error_prefix(err, "%s's data", owner);
+    return SR_OK;
+}
+
+/* A one-slot hand-off between the reader thread and the processing thread. */
+typedef struct reader {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sr_engine_source *src;
+    size_t nsrc;
+    const sr_batch *slot; /* batch ready for the consumer, or NULL */
+    size_t slot_src;
+    int full;             /* slot holds a batch */
+    int done;             /* reader finished (error or end of every source) */
+    int stop;             /* consumer failed: reader must stop */
+    int rc;
+    sr_error err;
+} reader;
+
+static void *reader_main(void *arg)
+{
+    reader *r = arg;
+    for (size_t s = 0; s < r->nsrc; s++) {
+        for (;;) {
+            const sr_batch *b = NULL;
+            sr_error e;
+            sr_error_clear(&e);
+            int rc = r->src[s].next(r->src[s].ctx, &b, &e);
+            pthread_mutex_lock(&r->mu);
+            if (rc != SR_OK || r->stop) {
+                if (rc != SR_OK) {
+                    r->rc = rc;
+                    r->err = e;
+                    sr_error_prefix(&r->err, "reading %s's data", r->src[s].owner);
+                }
+                r->done = 1;
+                pthread_cond_broadcast(&r->cv);
+                pthread_mutex_unlock(&r->mu);
+                return NULL;
+            }
+            if (b->nrows == 0) {
+                pthread_mutex_unlock(&r->mu);
+                break;
+            }
+            while (r->full && !r->stop)
+                pthread_cond_wait(&r->cv, &r->mu);
+            r->slot = b;
+            r->slot_src = s;
+            r->full = 1;
+            pthread_cond_broadcast(&r->cv);
+            /* wait until the consumer has taken it: the source may then
+             * overwrite only the buffer before this one */
+            while (r->full && !r->stop)
+                pthread_cond_wait(&r->cv, &r->mu);
+            pthread_mutex_unlock(&r->mu);
+        }
+    }
+    pthread_mutex_lock(&r->mu);
+    r->done = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static int read_all(xstate *x, sr_engine_source *src, size_t nsrc, int threaded, size_t *cap,
+                    ptable *pt, ostate *st, sr_error *err)
+{
+    int all_lookahead = 1;
+    for (size_t s = 0; s < nsrc; s++)
+        all_lookahead &= src[s].lookahead != 0;
+    if (!threaded || !all_lookahead) {
+        for (size_t s = 0; s < nsrc; s++) {
+            for (;;) {
+                const sr_batch *b;
+                if (src[s].next(src[s].ctx, &b, err) != SR_OK)
+                    return sr_error_prefix(err, "reading %s's data", src[s].owner);
+                if (b->nrows == 0)
+                    break;
+                if (take_batch(x, b, cap, pt, st, src[s].owner, err))
+                    return err->code;
+            }
+        }
+        return SR_OK;
+    }
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.src = src;
+    r.nsrc = nsrc;
+    pthread_t th;
+    if (pthread_mutex_init(&r.mu, NULL) != 0)
+        return sr_error_set(err, SR_EINTERNAL, "mutex init failed");
+    if (pthread_cond_init(&r.cv, NULL) != 0) {
+        pthread_mutex_destroy(&r.mu);
+        return sr_error_set(err, SR_EINTERNAL, "condition init failed");
+    }
+    if (pthread_create(&th, NULL, reader_main, &r) != 0) {
+        pthread_cond_destroy(&r.cv);
+        pthread_mutex_destroy(&r.mu);
+        return sr_error_set(err, SR_EINTERNAL, "cannot start the reader thread");
+    }
+    int rc = SR_OK;
+    for (;;) {
+        pthread_mutex_lock(&r.mu);
+        while (!r.full && !r.done)
+            pthread_cond_wait(&r.cv, &r.mu);
+        if (!r.full) { /* done */
+            if (r.rc != SR_OK) {
+                rc = r.rc;
+                if (err)
+                    *err = r.err;
+            }
+            pthread_mutex_unlock(&r.mu);
+            break;
+        }
+        const sr_batch *b = r.slot;
+        size_t si = r.slot_src;
+        r.full = 0; /* taken: the reader may fetch the next one now */
+        pthread_cond_broadcast(&r.cv);
+        pthread_mutex_unlock(&r.mu);
+        if ((rc = take_batch(x, b, cap, pt, st, src[si].owner, err)) != SR_OK) {
+            pthread_mutex_lock(&r.mu);
+            r.stop = 1;
+            pthread_cond_broadcast(&r.cv);
+            pthread_mutex_unlock(&r.mu);
+            break;
+        }
+    }
+    pthread_join(th, NULL);
+    pthread_cond_destroy(&r.cv);
+    pthread_mutex_destroy(&r.mu);
+    return rc;
+}
+
 int sr_engine_run(const sr_plan *p, sr_engine_source *src, size_t nsrc, const sr_engine_opts *opts,
                   json_t **result, sr_error *err)
 {
@@ -1241,7 +1444,6 @@ int sr_engine_run(const sr_plan *p, sr_engine_source *src, size_t nsrc, const sr
     if (p->any_dp && (opts == NULL || opts->rng == NULL))
         return sr_error_set(err, SR_EINVAL, "the recipe noises outputs: a random source is needed");
     size_t cap = 0;
-    const sr_batch *b;
     st = calloc(p->nout, sizeof *st);
     if (st == NULL)
         return sr_error_set(err, SR_ENOMEM, "out of memory");
@@ -1249,27 +1451,9 @@ int sr_engine_run(const sr_plan *p, sr_engine_source *src, size_t nsrc, const sr
     x.p = p;
     for (size_t o = 0; o < p->nout && rc == SR_OK; o++)
         rc = ostate_init(&st[o], &p->out[o], err);
-    for (size_t s = 0; s < nsrc && rc == SR_OK; s++) {
-        for (;;) {
-            if ((rc = src[s].next(src[s].ctx, &b, err)) != SR_OK) {
-                sr_error_prefix(err, "reading %s's data", src[s].owner);
-                break;
-            }
-            if (b->nrows == 0)
-                break;
-            if (b->nrows > cap) {
-                if (cap > 0)
-                    xs_free(&x);
-                cap = b->nrows < 65536 ? 65536 : b->nrows;
-                if ((rc = xs_init(&x, p, cap, err)) != SR_OK)
-                    break;
-            }
-            if ((rc = process_batch(&x, b, &pt, st, err)) != SR_OK) {
-                sr_error_prefix(err, "%s's data", src[s].owner);
-                break;
-            }
-        }
-    }
+    unsigned threads = opts && opts->threads ? opts->threads : 2;
+    if (rc == SR_OK)
+        rc = read_all(&x, src, nsrc, threads >= 2, &cap, &pt, st, err);
     if (rc == SR_OK) {
         res = json_object();
         json_t *outs = json_object(), *priv = json_object();
@@ -1321,7 +1505,8 @@ int sr_engine_run(const sr_plan *p, sr_engine_source *src, size_t nsrc, const sr
 struct sr_engine_csv {
     sr_csv_reader *r;
     sr_schema schema;
-    sr_batch batch;
+    sr_batch batch[2]; /* alternate, so a batch outlives the next call */
+    int cur;
     int open_batch;
 };
 
@@ -1338,13 +1523,19 @@ int sr_engine_csv_open(const char *path, const sr_schema *schema, size_t batch_r
         free(c);
         return err ? err->code : SR_EIO;
     }
-    if (sr_csv_check_header(c->r, schema, err) ||
-        sr_batch_init(&c->batch, schema, batch_rows ? batch_rows : 65536, 1, err)) {
+    if (sr_csv_check_header(c->r, schema, err)) {
         int code = err ? err->code : SR_EFORMAT;
         sr_engine_csv_close(c);
         return code;
     }
-    c->open_batch = 1;
+    for (int k = 0; k < 2; k++) {
+        if (sr_batch_init(&c->batch[k], schema, batch_rows ? batch_rows : 65536, 1, err)) {
+            int code = err ? err->code : SR_ENOMEM;
+            sr_engine_csv_close(c);
+            return code;
+        }
+        c->open_batch = k + 1;
+    }
     *out = c;
     return SR_OK;
 }
@@ -1353,8 +1544,8 @@ void sr_engine_csv_close(sr_engine_csv *c)
 {
     if (c == NULL)
         return;
-    if (c->open_batch)
-        sr_batch_free(&c->batch);
+    for (int k = 0; k < c->open_batch; k++)
+        sr_batch_free(&c->batch[k]);
     sr_csv_close(c->r);
     free(c);
 }
@@ -1362,8 +1553,9 @@ void sr_engine_csv_close(sr_engine_csv *c)
 static int csv_next(void *ctx, const sr_batch **b, sr_error *err)
 {
     sr_engine_csv *c = ctx;
-    int rc = sr_csv_read_batch(c->r, &c->schema, &c->batch, err);
-    *b = &c->batch;
+    c->cur ^= 1;
+    int rc = sr_csv_read_batch(c->r, &c->schema, &c->batch[c->cur], err);
+    *b = &c->batch[c->cur];
     return rc;
 }
 
@@ -1372,4 +1564,5 @@ void sr_engine_csv_source(sr_engine_csv *c, const char *owner, sr_engine_source 
     src->owner = owner;
     src->next = csv_next;
     src->ctx = c;
+    src->lookahead = 1;
 }

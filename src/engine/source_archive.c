@@ -11,9 +11,10 @@ struct sr_engine_arch {
     size_t ncols;              /* schema columns */
     size_t nsel;
     size_t sel[SR_MAX_COLUMNS];
-    sr_batch sub;              /* the scanned subset */
-    sr_chunk *view_cols;       /* schema.ncols chunks; unused ones empty */
-    sr_batch view;
+    int cur;                   /* two alternating buffers (lookahead) */
+    sr_batch sub[2];           /* the scanned subset */
+    sr_chunk *view_cols[2];    /* schema.ncols chunks; unused ones empty */
+    sr_batch view[2];
 };
 
 int sr_engine_archive_open(struct sr_archive *a, const sr_plan *p, const char *owner,
@@ -41,14 +42,14 @@ int sr_engine_archive_open(struct sr_archive *a, const sr_plan *p, const char *o
             s->sel[s->nsel++] = c;
     if (s->nsel == 0) /* a plain count still needs the row structure */
         s->sel[s->nsel++] = 0;
-    s->view_cols = calloc(s->ncols, sizeof *s->view_cols);
-    if (s->view_cols == NULL) {
-        free(s);
+    s->view_cols[0] = calloc(s->ncols, sizeof(sr_chunk));
+    s->view_cols[1] = calloc(s->ncols, sizeof(sr_chunk));
+    if (s->view_cols[0] == NULL || s->view_cols[1] == NULL) {
+        sr_engine_archive_close(s);
         return sr_error_set(err, SR_ENOMEM, "out of memory");
     }
     if (sr_archive_scan_open(a, s->sel, s->nsel, &s->scan, err)) {
-        free(s->view_cols);
-        free(s);
+        sr_engine_archive_close(s);
         return err->code;
     }
     *out = s;
@@ -59,28 +60,33 @@ void sr_engine_archive_close(sr_engine_arch *s)
 {
     if (s == NULL)
         return;
-    sr_archive_scan_close(s->scan);
-    sr_batch_free(&s->sub);
-    free(s->view_cols);
+    if (s->scan)
+        sr_archive_scan_close(s->scan);
+    for (int k = 0; k < 2; k++) {
+        sr_batch_free(&s->sub[k]);
+        free(s->view_cols[k]);
+    }
     free(s);
 }
 
 static int arch_next(void *ctx, const sr_batch **b, sr_error *err)
 {
     sr_engine_arch *s = ctx;
-    int rc = sr_archive_read_batch(s->scan, &s->sub, err);
+    int c = s->cur ^= 1;
+    sr_batch *sub = &s->sub[c];
+    int rc = sr_archive_read_batch(s->scan, sub, err);
     if (rc != SR_OK)
         return rc;
-    if (s->sub.ncols != s->nsel && s->sub.nrows > 0)
+    if (sub->ncols != s->nsel && sub->nrows > 0)
         return sr_error_set(err, SR_EINTERNAL, "archive scan returned %zu columns, asked %zu",
-                            s->sub.ncols, s->nsel);
-    memset(s->view_cols, 0, s->ncols * sizeof *s->view_cols);
-    for (size_t k = 0; k < s->nsel && s->sub.nrows > 0; k++)
-        s->view_cols[s->sel[k]] = s->sub.cols[k]; /* shallow: read only */
-    s->view.ncols = s->ncols;
-    s->view.nrows = s->sub.nrows;
-    s->view.cols = s->view_cols;
-    *b = &s->view;
+                            sub->ncols, s->nsel);
+    memset(s->view_cols[c], 0, s->ncols * sizeof(sr_chunk));
+    for (size_t k = 0; k < s->nsel && sub->nrows > 0; k++)
+        s->view_cols[c][s->sel[k]] = sub->cols[k]; /* shallow: read only */
+    s->view[c].ncols = s->ncols;
+    s->view[c].nrows = sub->nrows;
+    s->view[c].cols = s->view_cols[c];
+    *b = &s->view[c];
     return SR_OK;
 }
 
@@ -89,4 +95,5 @@ void sr_engine_archive_source(sr_engine_arch *s, const char *owner, sr_engine_so
     src->owner = owner;
     src->next = arch_next;
     src->ctx = s;
+    src->lookahead = 1;
 }

@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sr_plan *p = NULL;
     if (sr_plan_new(doc, ds, 2, &p, &err) == SR_OK) {
         src_state sa = {0}, sb = {0};
-        sr_engine_source src[2] = {{"a", next, &sa}, {"b", next, &sb}};
+        sr_engine_source src[2] = {{"a", next, &sa, 0}, {"b", next, &sb, 0}};
         size_t nsrc = sr_plan_source_count(p);
         if (nsrc == 1 && strcmp(sr_plan_source_owner(p, 0), "b") == 0)
             src[0].owner = "b";

@@ -374,7 +374,7 @@ static void test_dp_error_matches_scale(void)
     double sc_c = 0, sc_s = 0, sc_g = 0;
     for (int k = 0; k < runs; k++) {
         memsrc m = {&b, 0};
-        sr_engine_source src = {"o", mem_next, &m};
+        sr_engine_source src = {"o", mem_next, &m, 0};
         sr_engine_opts o = {rng, "test", 1, NULL};
         json_t *res = NULL;
         if (sr_engine_run(p, &src, 1, &o, &res, &err) != SR_OK) {
@@ -449,6 +449,40 @@ static void test_dp_quantile_and_seeded(void)
     sr_plan_free(p);
 }
 
+/* A malformed row deep in a file fails the run (reader thread) with the
+ * CSV reader's message, and so does a source whose schema types differ. */
+static void test_read_errors(void)
+{
+    sr_error err = {0};
+    sr_plan *p = NULL;
+    FILE *f = fopen("bad.csv", "w");
+    fputs("pid,sex,age,egfr,admit,discharge,smoker\n", f);
+    for (int i = 0; i < 10; i++)
+        fputs("p1,F,30,90.5,2024-01-01,2024-01-05,true\n", f);
+    fputs("p2,M,4x5,60,2024-01-02,2024-01-03,false\n", f);
+    fclose(f);
+    CHECK_OK(plan_of("{\"sources\": {\"union\": [\"a\"]}}",
+                     "[{\"name\": \"n\", \"type\": \"count\", \"privacy\": \"none\"}]", PNONE, &p, &err), &err);
+    if (p == NULL)
+        return;
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        sr_engine_csv *c = NULL;
+        sr_engine_source src;
+        json_t *res = NULL;
+        CHECK_OK(sr_engine_csv_open("bad.csv", &SCHEMA, 2, &c, &err), &err);
+        if (c == NULL)
+            break;
+        sr_engine_csv_source(c, "a", &src);
+        sr_engine_opts o = {NULL, "test", threads, NULL};
+        CHECK(sr_engine_run(p, &src, 1, &o, &res, &err) == SR_EFORMAT);
+        CHECK(res == NULL);
+        CHECK_CONTAINS(err.msg, "reading a's data");
+        CHECK_CONTAINS(err.msg, "line 12");
+        sr_engine_csv_close(c);
+    }
+    sr_plan_free(p);
+}
+
 static void test_columns_used(void)
 {
     sr_error err = {0};
@@ -476,6 +510,7 @@ int main(void)
     SR_RUN(test_bounding_and_suppression);
     SR_RUN(test_contract);
     SR_RUN(test_columns_used);
+    SR_RUN(test_read_errors);
     SR_RUN(test_dp_quantile_and_seeded);
     SR_RUN(test_dp_error_matches_scale);
     return sr_test_finish();
