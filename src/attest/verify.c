@@ -89,10 +89,21 @@ struct cache_entry {
     uint64_t stamp;
 };
 
+/* Parsed attestation keys (a QE keeps its key across many quotes): saves
+ * building and checking the EVP_PKEY on every call. */
+#define AK_SLOTS 16
+struct ak_entry {
+    int used;
+    uint8_t xy[64];
+    EVP_PKEY *key;
+    uint64_t stamp;
+};
+
 struct sr_attest_cache {
     pthread_mutex_t mu;
     struct cache_entry *e;
     size_t n;
+    struct ak_entry ak[AK_SLOTS];
     uint64_t clock, hits, misses;
 };
 
@@ -120,6 +131,8 @@ void sr_attest_cache_free(sr_attest_cache *c)
     for (size_t i = 0; i < c->n; i++)
         if (c->e[i].used)
             sk_X509_pop_free(c->e[i].chain, X509_free);
+    for (size_t i = 0; i < AK_SLOTS; i++)
+        EVP_PKEY_free(c->ak[i].key);
     pthread_mutex_destroy(&c->mu);
     free(c->e);
     free(c);
@@ -197,6 +210,48 @@ static void cache_put(sr_attest_cache *c, const uint8_t key[32], STACK_OF(X509) 
     slot->not_after = na;
     slot->stamp = ++c->clock;
     pthread_mutex_unlock(&c->mu);
+}
+
+/* The attestation key as an EVP_PKEY (a new reference), through the cache
+ * when there is one. */
+static EVP_PKEY *ak_key(sr_attest_cache *c, const uint8_t xy[64], sr_error *err)
+{
+    if (c != NULL) {
+        EVP_PKEY *k = NULL;
+        pthread_mutex_lock(&c->mu);
+        for (size_t i = 0; i < AK_SLOTS; i++) {
+            if (c->ak[i].used && memcmp(c->ak[i].xy, xy, 64) == 0 && EVP_PKEY_up_ref(c->ak[i].key) == 1) {
+                k = c->ak[i].key;
+                c->ak[i].stamp = ++c->clock;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (k != NULL)
+            return k;
+    }
+    EVP_PKEY *k = sr_att_p256_pubkey(xy, err);
+    if (k == NULL || c == NULL)
+        return k;
+    pthread_mutex_lock(&c->mu);
+    struct ak_entry *slot = &c->ak[0];
+    for (size_t i = 0; i < AK_SLOTS; i++) {
+        if (!c->ak[i].used) {
+            slot = &c->ak[i];
+            break;
+        }
+        if (c->ak[i].stamp < slot->stamp)
+            slot = &c->ak[i];
+    }
+    if (EVP_PKEY_up_ref(k) == 1) {
+        EVP_PKEY_free(slot->key);
+        slot->used = 1;
+        memcpy(slot->xy, xy, 64);
+        slot->key = k;
+        slot->stamp = ++c->clock;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return k;
 }
 
 /* ---- verification ------------------------------------------------------------ */
@@ -497,7 +552,7 @@ int sr_attest_verify(const uint8_t *quote, size_t len, const sr_attest_policy *p
         }
     }
     /* 4. Quote signature by the attestation key over header [+ descriptor] + body. */
-    ak = sr_att_p256_pubkey(q->attest_key, &e);
+    ak = ak_key(policy->cache, q->attest_key, &e);
     if (ak == NULL) {
         rc = fail_err(&v, &e);
         goto done;
