@@ -1,6 +1,7 @@
 /* Quote parsing and verification against the real test vectors. */
 #include "test.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "sealroom/attest.h"
@@ -320,6 +321,52 @@ static void test_cache(void)
     free(r);
 }
 
+struct thr {
+    sr_attest_cache *cache;
+    const sr_buf *quotes;
+    int failures;
+};
+
+static void *verify_many(void *arg)
+{
+    struct thr *t = arg;
+    sr_attest_result *r = malloc(sizeof *r);
+    sr_error err;
+    sr_attest_policy pol;
+    memset(&pol, 0, sizeof pol);
+    pol.cache = t->cache;
+    pol.now = 1769904000; /* 2026-02-01 */
+    for (int i = 0; i < 40; i++) {
+        const sr_buf *b = &t->quotes[i % 3];
+        if (sr_attest_verify(b->data, b->len, &pol, r, &err) != SR_OK)
+            t->failures++;
+    }
+    free(r);
+    return NULL;
+}
+
+static void test_cache_threads(void)
+{
+    sr_buf q[3] = {load("tdx/v4_dstack.quote"), load("tdx/v5_tdx15.quote"), load("tdx/v4_spr_e4.quote")};
+    sr_attest_cache *c = sr_attest_cache_new(2); /* smaller than the working set: evictions */
+    struct thr t[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (struct thr){c, q, 0};
+        CHECK(pthread_create(&th[i], NULL, verify_many, &t[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ_INT(t[i].failures, 0);
+    }
+    uint64_t hits = 0, misses = 0;
+    sr_attest_cache_stats(c, &hits, &misses);
+    CHECK_EQ_INT(hits + misses, 160);
+    sr_attest_cache_free(c);
+    for (int i = 0; i < 3; i++)
+        sr_buf_free(&q[i]);
+}
+
 static void test_json_result(void)
 {
     sr_error err;
@@ -368,6 +415,7 @@ int main(void)
     SR_RUN(test_collateral);
     SR_RUN(test_crls);
     SR_RUN(test_cache);
+    SR_RUN(test_cache_threads);
     SR_RUN(test_json_result);
     SR_RUN(test_parse_time);
     return sr_test_finish();
