@@ -250,6 +250,8 @@ int sr_gpu_evidence_check_binding(const char *json, size_t len, const uint8_t re
 
 /* ---- producing quotes -------------------------------------------------- */
 
+/* An sr_tee is not thread-safe: callers serialise extend/quote/event_log
+ * on one handle (a quote must see a complete event log). */
 typedef struct sr_tee sr_tee;
 
 /* Simulated platform in a directory (created 0700): a local root CA
