@@ -36,7 +36,7 @@ extern "C" {
 #define SR_ARCHIVE_DEFAULT_SEGMENT (1u << 20)   /* plaintext bytes per segment */
 #define SR_ARCHIVE_MIN_SEGMENT 64u
 #define SR_ARCHIVE_MAX_SEGMENT (16u << 20)
-#define SR_ARCHIVE_DEFAULT_CHUNK_ROWS 65536u   /* most rows in one chunk */
+#define SR_ARCHIVE_DEFAULT_CHUNK_ROWS 16384u   /* most rows in one chunk */
 #define SR_ARCHIVE_MAX_CHUNK_ROWS (1u << 20)
 #define SR_ARCHIVE_MAX_CHUNK_BYTES (256u << 20) /* one encoded chunk */
 #define SR_ARCHIVE_MAX_MANIFEST (4u << 20)      /* MANIFEST.json bytes */

@@ -36,7 +36,7 @@ static void usage(void)
            "                        ~/.sealroom/keystore); --keystore '' keeps none\n"
            "  --threads N           parse/encode workers (default 2)\n"
            "  --segment-size BYTES  plaintext bytes per encrypted segment (default 1048576)\n"
-           "  --chunk-rows N        rows per column chunk (default 65536)\n"
+           "  --chunk-rows N        rows per column chunk (default 16384)\n"
            "  --json                print the result as JSON\n"
            "  -h, --help            show this help\n"
            "\n"
