@@ -423,6 +423,12 @@ int sr_archive_seal(const char *csv_path, const char *out_path, const sr_seal_op
     if ((rc = sr_random(m->archive_id, SR_ARCHIVE_ID_LEN, err)) != SR_OK || (rc = sr_random(dek, SR_DEK_LEN, err)) != SR_OK)
         goto out;
 
+    struct stat sin, sout;
+    if (stat(csv_path, &sin) == 0 && stat(out_path, &sout) == 0 && sin.st_dev == sout.st_dev &&
+        sin.st_ino == sout.st_ino) {
+        rc = sr_error_set(err, SR_EINVAL, "the output %s is the input file", out_path);
+        goto out;
+    }
     r = sr_csv_open(csv_path, err);
     if (r == NULL) {
         rc = err ? err->code : SR_EIO;

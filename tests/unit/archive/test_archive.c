@@ -293,6 +293,10 @@ static void test_empty_and_errors(void)
     CHECK_EQ_INT(seal("bad2.csv", "x.tar", "recipe.json", 0, 1, 2, &res, &err), SR_EFORMAT);
     CHECK_CONTAINS(err.msg, "line 3");
     CHECK(access("x.tar", F_OK) != 0);
+    CHECK_EQ_INT(seal("bad1.csv", "bad1.csv", "recipe.json", 0, 0, 2, &res, &err), SR_EINVAL);
+    CHECK_CONTAINS(err.msg, "is the input file");
+    CHECK_EQ_INT(seal("data.csv", "nodir/x.tar", "recipe.json", 0, 0, 2, &res, &err), SR_EIO);
+    CHECK_CONTAINS(err.msg, "nodir");
     CHECK_EQ_INT(seal("missing.csv", "x.tar", "recipe.json", 0, 0, 2, &res, &err), SR_EIO);
     CHECK_CONTAINS(err.msg, "missing.csv");
 
