@@ -214,6 +214,68 @@ static void test_fmspc_and_unknown_status(void)
     teardown(&f);
 }
 
+/* Intel's PCS samples (TCB info v3 without module identities, QE identity
+ * v2) for the SPR E4 platform of v4_spr_e4.quote (FMSPC 50806f000000). */
+static void test_pcs_samples_spr(void)
+{
+    sr_error err;
+    sr_buf qb = load("tdx/v4_spr_e4.quote"), tb = load("tdx/tcbinfo_sample.json"), ib = load("tdx/qeidentity_sample.json");
+    sr_quote q;
+    sr_pck_ext pck;
+    CHECK_OK(sr_quote_parse(qb.data, qb.len, &q, &err), &err);
+    STACK_OF(X509) *certs = sr_att_parse_certs(q.pck_chain, q.pck_chain_len, 5, "chain", &err);
+    CHECK(certs != NULL);
+    if (certs == NULL)
+        return;
+    CHECK_OK(sr_att_pck_ext(sk_X509_value(certs, 0), &pck, &err), &err);
+    sk_X509_pop_free(certs, X509_free);
+    json_error_t je;
+    json_t *t = json_loadb((const char *)tb.data, tb.len, 0, &je), *i = json_loadb((const char *)ib.data, ib.len, 0, &je);
+    char *ti = json_dumps(json_object_get(t, "tcbInfo"), JSON_COMPACT);
+    char *qi = json_dumps(json_object_get(i, "enclaveIdentity"), JSON_COMPACT);
+    json_t *col = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "tcb_info", ti, "tcb_info_signature",
+                            json_string_value(json_object_get(t, "signature")), "tcb_info_issuer_chain", "",
+                            "qe_identity", qi, "qe_identity_signature",
+                            json_string_value(json_object_get(i, "signature")), "qe_identity_issuer_chain", "");
+    char *txt = json_dumps(col, JSON_COMPACT);
+    sr_collateral *c = NULL;
+    CHECK_OK(sr_collateral_parse(txt, strlen(txt), &c, &err), &err);
+    time_t now;
+    sr_attest_parse_time("2023-06-20T00:00:00Z", &now, &err);
+    sr_attest_result r;
+    if (c != NULL) {
+        CHECK_OK(sr_collateral_check_time(c, now, &err), &err);
+        /* this pre-production platform (CPUSVN component 0 = 3, TDX
+         * microcode SVN 4) is below both TCB levels (5 and 5): not supported */
+        memset(&r, 0, sizeof r);
+        CHECK_EQ_INT(sr_collateral_eval_tcb(c, now, &q, &pck, &r, &err), SR_EVERIFY);
+        CHECK_CONTAINS(err.msg, "no TCB level");
+        /* raised to the first level's SVNs it is UpToDate; PCESVN 10 gives OutOfDate */
+        static const uint8_t lvl[16] = {5, 5, 2, 2, 3, 1, 0, 3};
+        memcpy(pck.comp, lvl, 16);
+        q.body.tee_tcb_svn[2] = 5;
+        memset(&r, 0, sizeof r);
+        CHECK_OK(sr_collateral_eval_tcb(c, now, &q, &pck, &r, &err), &err);
+        CHECK_EQ_STR(r.tcb_status, "UpToDate");
+        CHECK_EQ_STR(r.qe_tcb_status, "UpToDate");
+        pck.pcesvn = 10;
+        memset(&r, 0, sizeof r);
+        CHECK_OK(sr_collateral_eval_tcb(c, now, &q, &pck, &r, &err), &err);
+        CHECK_EQ_STR(r.tcb_status, "OutOfDate");
+        CHECK_CONTAINS(r.advisory_ids, "INTEL-SA-00477");
+    }
+    sr_collateral_free(c);
+    free(txt);
+    free(ti);
+    free(qi);
+    json_decref(col);
+    json_decref(t);
+    json_decref(i);
+    sr_buf_free(&qb);
+    sr_buf_free(&tb);
+    sr_buf_free(&ib);
+}
+
 int main(void)
 {
     SR_RUN(test_uptodate);
@@ -221,5 +283,6 @@ int main(void)
     SR_RUN(test_module_identity);
     SR_RUN(test_qe_identity);
     SR_RUN(test_fmspc_and_unknown_status);
+    SR_RUN(test_pcs_samples_spr);
     return sr_test_finish();
 }
