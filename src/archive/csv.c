@@ -677,6 +677,8 @@ int sr_csv_parse_block(sr_csv_block *blk, const sr_schema *s, sr_batch *b, sr_er
         if (b->cols[j].cap < cap)
             cap = b->cols[j].cap;
     }
+    if (cap == 0) /* would never make progress */
+        return sr_error_set(err, SR_EINVAL, "parse_block: batch has no capacity");
     sr_batch_reset(b);
     const uint8_t *ucls = UCLS, *qcls = QCLS;
     tok t = {blk->data, blk->len, blk->pos, blk->line, &blk->scratch, NULL};

@@ -284,6 +284,11 @@ static void test_block_partial_and_secure(void)
     sr_schema *s2 = schema_of("a:int,b:int");
     CHECK_EQ_INT(sr_csv_parse_block(&blk, s2, &b, &err), SR_EINVAL);
     free(s2);
+    sr_batch b0;
+    CHECK_OK(sr_batch_init(&b0, s, 0, 0, &err), &err);
+    CHECK_EQ_INT(sr_csv_parse_block(&blk, s, &b0, &err), SR_EINVAL);
+    CHECK_EQ_INT(sr_csv_read_batch(r, s, &b0, &err), SR_EINVAL);
+    sr_batch_free(&b0);
     sr_batch_free(&b);
     sr_csv_block_free(&blk);
     sr_csv_close(r);
