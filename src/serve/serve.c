@@ -8,10 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sealroom/archive.h"
 #include "sealroom/buf.h"
 #include "sealroom/crypto.h"
 #include "sealroom/gate.h"
 #include "sealroom/json.h"
+#include "sealroom/receipt.h"
 #include "sealroom/recipe.h"
 #include "serve_internal.h"
 
@@ -212,7 +214,90 @@ int sr_serve_get_run(sr_serve *s, const char *id, json_t **reply, sr_error *err)
 
 /* ---- dashboard ----------------------------------------------------------- */
 
-static json_t *consortium_json(sr_serve *s, const char *spec)
+/* Dataset sizes for the "records" column: the signed manifests of the input
+ * archives of the most recent runs (bounded: RECORDS_RUNS runs, RECORDS_FILES
+ * distinct archives). Per (app, owner) only the newest manifest counts. */
+#define RECORDS_RUNS 64
+#define RECORDS_FILES 64
+
+typedef struct seen_dataset {
+    uint8_t app_id[SR_APP_ID_LEN];
+    char owner_id[SR_OWNER_ID_MAX];
+    int64_t created;
+    uint64_t rows;
+} seen_dataset;
+
+static void seen_add(seen_dataset *d, size_t *n, const sr_manifest *m)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (memcmp(d[i].app_id, m->app_id, SR_APP_ID_LEN) == 0 && strcmp(d[i].owner_id, m->owner_id) == 0) {
+            if (m->created > d[i].created) {
+                d[i].created = m->created;
+                d[i].rows = m->rows;
+            }
+            return;
+        }
+    }
+    if (*n >= RECORDS_FILES)
+        return;
+    memcpy(d[*n].app_id, m->app_id, SR_APP_ID_LEN);
+    snprintf(d[*n].owner_id, sizeof d[*n].owner_id, "%s", m->owner_id);
+    d[*n].created = m->created;
+    d[*n].rows = m->rows;
+    (*n)++;
+}
+
+static size_t seen_datasets(sr_serve *s, seen_dataset *d)
+{
+    char(*paths)[1200] = malloc(RECORDS_FILES * sizeof *paths);
+    size_t npaths = 0, n = 0;
+    if (paths == NULL)
+        return 0;
+    pthread_mutex_lock(&s->db_mu);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT id, inputs FROM runs ORDER BY seq DESC LIMIT ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_int(st, 1, RECORDS_RUNS);
+        while (npaths < RECORDS_FILES && sqlite3_step(st) == SQLITE_ROW) {
+            const char *id = (const char *)sqlite3_column_text(st, 0);
+            const char *text = (const char *)sqlite3_column_text(st, 1);
+            json_t *in = text ? json_loads(text, 0, NULL) : NULL;
+            const char *owner;
+            json_t *v;
+            json_object_foreach(in, owner, v) {
+                const char *uri = json_string_value(v);
+                char p[1200];
+                if (uri == NULL || npaths >= RECORDS_FILES)
+                    continue;
+                if (strncmp(uri, "file://", 7) == 0)
+                    snprintf(p, sizeof p, "%s", uri + 7);
+                else if (id != NULL && strlen(owner) < SR_OWNER_ID_MAX) /* fetched copy, if still there */
+                    snprintf(p, sizeof p, "%s/fetch/%s/%s.tar", s->data_dir, id, owner);
+                else
+                    continue;
+                size_t k = 0;
+                while (k < npaths && strcmp(paths[k], p) != 0)
+                    k++;
+                if (k == npaths)
+                    memcpy(paths[npaths++], p, sizeof p);
+            }
+            json_decref(in);
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->db_mu);
+    for (size_t i = 0; i < npaths; i++) {
+        sr_error err;
+        sr_archive *a = NULL;
+        if (sr_archive_open(paths[i], &a, &err) == SR_OK) /* checks the owner's signature */
+            seen_add(d, &n, sr_archive_manifest(a));
+        sr_archive_close(a);
+    }
+    free(paths);
+    return n;
+}
+
+static json_t *consortium_json(sr_serve *s, const char *spec, const seen_dataset *seen, size_t nseen)
 {
     sr_error err;
     sr_gate *g = NULL;
@@ -261,9 +346,19 @@ static json_t *consortium_json(sr_serve *s, const char *spec)
         }
     }
     json_decref(hashes);
-    j = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:s}", "gate", spec, "backend", sr_gate_backend(g), "name",
-                  cfg.name, "app", app, "threshold", (json_int_t)cfg.threshold, "chain_id", (json_int_t)dom.chain_id,
-                  "owners", owners, "criteria", criteria, "status", live);
+    uint64_t records = 0;
+    size_t datasets = 0;
+    for (size_t k = 0; k < nseen; k++) {
+        if (memcmp(seen[k].app_id, dom.app, SR_APP_ID_LEN) == 0 &&
+            sr_gate_owner_index_id(&cfg, seen[k].owner_id) >= 0) {
+            records += seen[k].rows;
+            datasets++;
+        }
+    }
+    j = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:s,s:I,s:I}", "gate", spec, "backend", sr_gate_backend(g),
+                  "name", cfg.name, "app", app, "threshold", (json_int_t)cfg.threshold, "chain_id", (json_int_t)dom.chain_id,
+                  "owners", owners, "criteria", criteria, "status", live, "records", (json_int_t)records,
+                  "datasets", (json_int_t)datasets);
     sr_gate_close(g);
     return j;
 }
@@ -432,6 +527,52 @@ static void gate_view(sr_serve *s, const sr_http_request *req, sr_http_response 
     sr_http_reply_json(resp, j ? 200 : 500, j ? j : json_pack("{s:s}", "error", "out of memory"));
 }
 
+/* GET /v1/runs/{id}/verification: the stored receipt verified by this
+ * service like `sealroom verify` would: the gate's KMS root and approvals,
+ * the simulated root when the service runs on the simulated TEE. */
+static void verification(sr_serve *s, const char *id, sr_http_response *resp)
+{
+    sr_error err;
+    json_t *run = sr_serve_store_get(s, id, 1);
+    if (run == NULL) {
+        sr_http_reply_error(resp, 404, "notfound", "no such run");
+        return;
+    }
+    json_t *receipt = json_object_get(run, "receipt");
+    if (!json_is_object(receipt)) {
+        json_decref(run);
+        sr_http_reply_error(resp, 409, "state", "this run has no receipt (yet)");
+        return;
+    }
+    sr_buf root;
+    sr_buf_init(&root);
+    sr_receipt_policy pol;
+    memset(&pol, 0, sizeof pol);
+    const uint8_t *roots[1];
+    size_t root_lens[1];
+    if (strcmp(s->tee_kind, "sim") == 0) {
+        if (sr_tee_sim_root_pem(s->sim_dir, &root, &err) != SR_OK) {
+            json_decref(run);
+            sr_buf_free(&root);
+            reply_rc(resp, err.code, &err);
+            return;
+        }
+        roots[0] = root.data;
+        root_lens[0] = root.len;
+        pol.roots = roots;
+        pol.root_lens = root_lens;
+        pol.nroots = 1;
+        pol.allow_simulated = 1;
+    }
+    pol.gate_spec = s->gate_spec[0] ? s->gate_spec : NULL;
+    sr_receipt_report rep;
+    sr_receipt_verify(receipt, &pol, &rep, &err); /* the report says which link failed */
+    json_decref(run);
+    sr_buf_free(&root);
+    json_t *j = sr_receipt_report_json(&rep);
+    sr_http_reply_json(resp, j ? 200 : 500, j ? j : json_pack("{s:s}", "error", "out of memory"));
+}
+
 void sr_serve_http_handler(void *ctx, const sr_http_request *req, sr_http_response *resp)
 {
     sr_serve *s = ctx;
@@ -463,6 +604,13 @@ void sr_serve_http_handler(void *ctx, const sr_http_request *req, sr_http_respon
     }
     if (strncmp(req->path, "/v1/runs/", 9) == 0) {
         const char *id = req->path + 9;
+        const char *slash = strchr(id, '/');
+        if (slash != NULL && strcmp(slash, "/verification") == 0 && slash - id > 0 && slash - id <= 60) {
+            char rid[64];
+            snprintf(rid, sizeof rid, "%.*s", (int)(slash - id), id);
+            verification(s, rid, resp);
+            return;
+        }
         if (strlen(id) == 0 || strlen(id) > 60) {
             sr_http_reply_error(resp, 404, "notfound", "no such run");
             return;
@@ -485,8 +633,11 @@ void sr_serve_http_handler(void *ctx, const sr_http_request *req, sr_http_respon
     }
     if (strcmp(req->path, "/v1/consortia") == 0) {
         json_t *list = json_array();
+        seen_dataset *seen = calloc(RECORDS_FILES, sizeof *seen);
+        size_t nseen = seen ? seen_datasets(s, seen) : 0;
         for (size_t i = 0; i < s->nconsortia; i++)
-            json_array_append_new(list, consortium_json(s, s->consortia[i]));
+            json_array_append_new(list, consortium_json(s, s->consortia[i], seen, nseen));
+        free(seen);
         sr_http_reply_json(resp, 200, json_pack("{s:o,s:[s,s,s]}", "consortia", list, "criteria", "owners>=3",
                                                 "multi-jurisdiction", "HIPAA|GDPR"));
         return;
