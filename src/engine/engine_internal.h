@@ -99,7 +99,15 @@ typedef struct sr_output {
 struct sr_plan {
     size_t nsrc;
     char owners[64][SR_MAX_NAME];
-    sr_schema schema;        /* the (common) source schema */
+    sr_schema schema;        /* the (common) source schema, or the joined schema */
+    /* join: owners[0] (left) and owners[1] (right) on key_col[side]; the
+     * joined schema is the left columns, then the right ones but the key;
+     * joined column j comes from side jside[j], column jcol[j] */
+    int join;
+    sr_schema side_schema[2];
+    int key_col[2];
+    int jside[SR_MAX_COLUMNS];
+    int jcol[SR_MAX_COLUMNS];
     size_t ncols;            /* plan columns */
     sr_pcol *cols;
     sr_expr *filter;         /* may be NULL */
@@ -121,5 +129,7 @@ int sr_dp_bernoulli_exp_wide(sr_rng *r, unsigned __int128 num, unsigned __int128
                              sr_error *err);
 /* plan.c */
 const char *sr_engine_kind_name(int kind);
+/* Used columns of the plan's (union or joined) schema. */
+void sr_plan_used_mask(const sr_plan *p, uint8_t *mask);
 
 #endif

@@ -72,8 +72,7 @@ static int xs_init(xstate *x, const sr_plan *p, size_t cap, sr_error *err)
     x->gidx = malloc(cap * sizeof *x->gidx);
     if (!x->slots || !x->colv || !x->zeros || !x->sel || !x->gidx)
         return sr_error_set(err, SR_ENOMEM, "out of memory for the executor");
-    if (sr_plan_columns_used(p, p->owners[0], x->used, p->schema.ncols, err))
-        return err->code;
+    sr_plan_used_mask(p, x->used);
     return SR_OK;
 }
 
@@ -1420,6 +1419,240 @@ static int read_all(xstate *x, sr_engine_source *src, size_t nsrc, int threaded,
     return rc;
 }
 
+/* ---- vertical join ------------------------------------------------------------------ */
+
+/* The right side is materialised (a copy of each of its batches, used
+ * columns only) with a hash index on the key; left batches stream through
+ * and each left row with a matching right row becomes one joined row. */
+typedef struct jtable {
+    sr_batch *blocks;
+    size_t nblocks, capblocks;
+    uint64_t *hash;  /* open addressing: 0 = empty */
+    uint64_t *ref;   /* block << 32 | row */
+    size_t cap, n;
+} jtable;
+
+static int copy_value(sr_chunk *dst, const sr_chunk *src, size_t i, sr_error *err)
+{
+    if (sr_chunk_is_null(src, i))
+        return sr_chunk_append_null(dst, err);
+    switch (src->type) {
+    case SR_TYPE_INT64: return sr_chunk_append_i64(dst, src->v.i64[i], err);
+    case SR_TYPE_FLOAT64: return sr_chunk_append_f64(dst, src->v.f64[i], err);
+    case SR_TYPE_BOOL: return sr_chunk_append_bool(dst, src->v.b[i], err);
+    case SR_TYPE_DATE: return sr_chunk_append_date(dst, src->v.date[i], err);
+    case SR_TYPE_STRING: {
+        size_t n;
+        const char *s = sr_chunk_str(src, i, &n);
+        return sr_chunk_append_str(dst, s, n, err);
+    }
+    }
+    return sr_error_set(err, SR_EINTERNAL, "unknown column type");
+}
+
+/* Hash of a key value; 0 = NULL key (never joins). */
+static uint64_t key_hash(const sr_chunk *c, size_t i)
+{
+    uint64_t h;
+    if (sr_chunk_is_null(c, i))
+        return 0;
+    switch (c->type) {
+    case SR_TYPE_STRING: {
+        size_t n;
+        const char *s = sr_chunk_str(c, i, &n);
+        h = hash_bytes(s, n);
+        break;
+    }
+    case SR_TYPE_INT64: h = mix64((uint64_t)c->v.i64[i]); break;
+    case SR_TYPE_DATE: h = mix64((uint64_t)(int64_t)c->v.date[i]); break;
+    default: h = mix64(c->v.b[i]); break;
+    }
+    return h ? h : 1;
+}
+
+static int key_equal(const sr_chunk *a, size_t i, const sr_chunk *b, size_t j)
+{
+    switch (a->type) {
+    case SR_TYPE_STRING: {
+        size_t n, m;
+        const char *s = sr_chunk_str(a, i, &n), *t = sr_chunk_str(b, j, &m);
+        return n == m && memcmp(s, t, n) == 0;
+    }
+    case SR_TYPE_INT64: return a->v.i64[i] == b->v.i64[j];
+    case SR_TYPE_DATE: return a->v.date[i] == b->v.date[j];
+    default: return a->v.b[i] == b->v.b[j];
+    }
+}
+
+static void jtable_free(jtable *t)
+{
+    for (size_t k = 0; k < t->nblocks; k++)
+        sr_batch_free(&t->blocks[k]);
+    free(t->blocks);
+    free(t->hash);
+    free(t->ref);
+}
+
+static int jtable_grow(jtable *t, sr_error *err)
+{
+    size_t ncap = t->cap ? t->cap * 2 : 4096;
+    uint64_t *nh = calloc(ncap, sizeof *nh), *nr = calloc(ncap, sizeof *nr);
+    if (nh == NULL || nr == NULL) {
+        free(nh);
+        free(nr);
+        return sr_error_set(err, SR_ENOMEM, "out of memory for the join index");
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->hash[i] == 0)
+            continue;
+        size_t j = t->hash[i] & (ncap - 1);
+        while (nh[j] != 0)
+            j = (j + 1) & (ncap - 1);
+        nh[j] = t->hash[i];
+        nr[j] = t->ref[i];
+    }
+    free(t->hash);
+    free(t->ref);
+    t->hash = nh;
+    t->ref = nr;
+    t->cap = ncap;
+    return SR_OK;
+}
+
+/* Right row matching left key (chunk lk, row i), or -1. */
+static int64_t jtable_find(const jtable *t, int rkey, const sr_chunk *lk, size_t i)
+{
+    uint64_t h = key_hash(lk, i);
+    if (h == 0 || t->cap == 0)
+        return -1;
+    size_t j = h & (t->cap - 1);
+    while (t->hash[j] != 0) {
+        if (t->hash[j] == h) {
+            uint64_t r = t->ref[j];
+            const sr_chunk *rk = &t->blocks[r >> 32].cols[rkey];
+            if (key_equal(lk, i, rk, r & 0xffffffffu))
+                return (int64_t)r;
+        }
+        j = (j + 1) & (t->cap - 1);
+    }
+    return -1;
+}
+
+static int jtable_load(const sr_plan *p, jtable *t, sr_engine_source *rs, const uint8_t *rmask,
+                       sr_error *err)
+{
+    const sr_schema *sc = &p->side_schema[1];
+    int rkey = p->key_col[1];
+    for (;;) {
+        const sr_batch *b;
+        if (rs->next(rs->ctx, &b, err) != SR_OK)
+            return sr_error_prefix(err, "reading %s's data", rs->owner);
+        if (b->nrows == 0)
+            return SR_OK;
+        if (b->nrows > 0xffffffffu || t->nblocks >= 0xffffffffu)
+            return sr_error_set(err, SR_ELIMIT, "join: right side too large");
+        if (t->nblocks == t->capblocks) {
+            size_t nc = t->capblocks ? t->capblocks * 2 : 16;
+            sr_batch *nb = realloc(t->blocks, nc * sizeof *nb);
+            if (nb == NULL)
+                return sr_error_set(err, SR_ENOMEM, "out of memory for the join's right side");
+            t->blocks = nb;
+            t->capblocks = nc;
+        }
+        sr_batch *dst = &t->blocks[t->nblocks];
+        memset(dst, 0, sizeof *dst);
+        if (sr_batch_init(dst, sc, b->nrows, 1, err))
+            return err->code;
+        t->nblocks++;
+        for (size_t c = 0; c < sc->ncols; c++) {
+            if (!rmask[c])
+                continue;
+            for (size_t i = 0; i < b->nrows; i++)
+                if (copy_value(&dst->cols[c], &b->cols[c], i, err))
+                    return err->code;
+        }
+        dst->nrows = b->nrows;
+        const sr_chunk *kc = &dst->cols[rkey];
+        for (size_t i = 0; i < b->nrows; i++) {
+            if (key_hash(kc, i) == 0)
+                continue; /* NULL keys never join */
+            if (jtable_find(t, rkey, kc, i) >= 0)
+                return sr_error_set(err, SR_EFORMAT, "join: %s has a repeated key in column \"%s\" "
+                                    "(the right side of a join needs unique keys)", rs->owner,
+                                    sc->cols[rkey].name);
+            if ((t->n + 1) * 2 > t->cap && jtable_grow(t, err))
+                return err->code;
+            uint64_t h = key_hash(kc, i);
+            size_t j = h & (t->cap - 1);
+            while (t->hash[j] != 0)
+                j = (j + 1) & (t->cap - 1);
+            t->hash[j] = h;
+            t->ref[j] = ((uint64_t)(t->nblocks - 1) << 32) | i;
+            t->n++;
+        }
+    }
+}
+
+static int run_join(xstate *x, sr_engine_source *ls, sr_engine_source *rs, size_t *cap, ptable *pt,
+                    ostate *st, sr_error *err)
+{
+    const sr_plan *p = x->p;
+    jtable t;
+    sr_batch jb;
+    size_t jcap = 0;
+    uint8_t rmask[SR_MAX_COLUMNS], jm[SR_MAX_COLUMNS];
+    int rc = SR_OK;
+    memset(&t, 0, sizeof t);
+    memset(&jb, 0, sizeof jb);
+    if (sr_plan_columns_used(p, p->owners[1], rmask, p->side_schema[1].ncols, err))
+        return err->code;
+    sr_plan_used_mask(p, jm);
+    if ((rc = jtable_load(p, &t, rs, rmask, err)) != SR_OK)
+        goto out;
+    for (;;) {
+        const sr_batch *b;
+        if ((rc = ls->next(ls->ctx, &b, err)) != SR_OK) {
+            sr_error_prefix(err, "reading %s's data", ls->owner);
+            break;
+        }
+        if (b->nrows == 0)
+            break;
+        if (b->nrows > jcap) {
+            sr_batch_free(&jb);
+            if ((rc = sr_batch_init(&jb, &p->schema, b->nrows, 1, err)) != SR_OK)
+                break;
+            jcap = b->nrows;
+        } else {
+            sr_batch_reset(&jb);
+        }
+        const sr_chunk *lk = &b->cols[p->key_col[0]];
+        size_t n = 0;
+        for (size_t i = 0; i < b->nrows && rc == SR_OK; i++) {
+            int64_t r = jtable_find(&t, p->key_col[1], lk, i);
+            if (r < 0)
+                continue;
+            const sr_batch *rb = &t.blocks[(uint64_t)r >> 32];
+            size_t ri = (uint64_t)r & 0xffffffffu;
+            for (size_t j = 0; j < p->schema.ncols && rc == SR_OK; j++) {
+                if (!jm[j])
+                    continue;
+                rc = p->jside[j] == 0 ? copy_value(&jb.cols[j], &b->cols[p->jcol[j]], i, err)
+                                      : copy_value(&jb.cols[j], &rb->cols[p->jcol[j]], ri, err);
+            }
+            n++;
+        }
+        if (rc != SR_OK)
+            break;
+        jb.nrows = n;
+        if (n > 0 && (rc = take_batch(x, &jb, cap, pt, st, "joined", err)) != SR_OK)
+            break;
+    }
+out:
+    sr_batch_free(&jb);
+    jtable_free(&t);
+    return rc;
+}
+
 int sr_engine_run(const sr_plan *p, sr_engine_source *src, size_t nsrc, const sr_engine_opts *opts,
                   json_t **result, sr_error *err)
 {
@@ -1452,8 +1685,18 @@ int sr_engine_run(const sr_plan *p, sr_engine_source *src, size_t nsrc, const sr
     for (size_t o = 0; o < p->nout && rc == SR_OK; o++)
         rc = ostate_init(&st[o], &p->out[o], err);
     unsigned threads = opts && opts->threads ? opts->threads : 2;
-    if (rc == SR_OK)
+    if (rc == SR_OK && p->join) {
+        sr_engine_source *ls = NULL, *rs = NULL;
+        for (size_t k = 0; k < nsrc; k++) {
+            if (strcmp(src[k].owner, p->owners[0]) == 0)
+                ls = &src[k];
+            else
+                rs = &src[k];
+        }
+        rc = run_join(&x, ls, rs, &cap, &pt, st, err);
+    } else if (rc == SR_OK) {
         rc = read_all(&x, src, nsrc, threads >= 2, &cap, &pt, st, err);
+    }
     if (rc == SR_OK) {
         res = json_object();
         json_t *outs = json_object(), *priv = json_object();

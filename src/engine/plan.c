@@ -873,19 +873,89 @@ static const sr_schema *schema_of(const sr_engine_dataset *ds, size_t nds, const
     return NULL;
 }
 
+static int parse_join(pctx *c, const json_t *j, const sr_engine_dataset *ds, size_t nds)
+{
+    sr_plan *p = c->p;
+    sr_error *err = c->err;
+    static const char *const keys[] = {"left", "right", "on", NULL};
+    if (!json_is_object(j))
+        return sr_error_set(err, SR_EFORMAT, "analysis.sources.join: must be {\"left\", \"right\", \"on\"}");
+    if (check_keys(j, keys, "analysis.sources.join", err))
+        return err->code;
+    const char *side_name[2] = {"left", "right"};
+    for (int k = 0; k < 2; k++) {
+        const json_t *o = json_object_get(j, side_name[k]);
+        if (!json_is_string(o) || json_string_length(o) >= SR_MAX_NAME)
+            return sr_error_set(err, SR_EFORMAT, "analysis.sources.join.%s: not an owner id",
+                                side_name[k]);
+        const sr_schema *sc = schema_of(ds, nds, json_string_value(o));
+        if (sc == NULL)
+            return sr_error_set(err, SR_ENOTFOUND, "analysis.sources.join.%s: owner \"%s\" has no "
+                                "dataset in the recipe", side_name[k], json_string_value(o));
+        snprintf(p->owners[k], SR_MAX_NAME, "%s", json_string_value(o));
+        p->side_schema[k] = *sc;
+    }
+    if (strcmp(p->owners[0], p->owners[1]) == 0)
+        return sr_error_set(err, SR_EFORMAT, "analysis.sources.join: left and right are the same "
+                            "owner");
+    p->nsrc = 2;
+    p->join = 1;
+    const json_t *on = json_object_get(j, "on");
+    if (!json_is_string(on))
+        return sr_error_set(err, SR_EFORMAT, "analysis.sources.join.on: must be a column name");
+    for (int k = 0; k < 2; k++) {
+        p->key_col[k] = sr_schema_find(&p->side_schema[k], json_string_value(on));
+        if (p->key_col[k] < 0)
+            return sr_error_set(err, SR_ENOTFOUND, "analysis.sources.join.on: %s owner \"%s\" has "
+                                "no column \"%s\"", side_name[k], p->owners[k],
+                                json_string_value(on));
+    }
+    sr_type kt = p->side_schema[0].cols[p->key_col[0]].type;
+    if (kt != p->side_schema[1].cols[p->key_col[1]].type)
+        return sr_error_set(err, SR_EFORMAT, "analysis.sources.join.on: type mismatch: the key is "
+                            "%s on the left and %s on the right", sr_type_name(kt),
+                            sr_type_name(p->side_schema[1].cols[p->key_col[1]].type));
+    if (kt == SR_TYPE_FLOAT64)
+        return sr_error_set(err, SR_EFORMAT, "analysis.sources.join.on: a float column cannot be "
+                            "a join key");
+    sr_schema *js = &p->schema;
+    js->ncols = 0;
+    for (int k = 0; k < 2; k++) {
+        const sr_schema *sc = &p->side_schema[k];
+        for (size_t i = 0; i < sc->ncols; i++) {
+            if (k == 1 && (int)i == p->key_col[1])
+                continue;
+            if (js->ncols >= SR_MAX_COLUMNS)
+                return sr_error_set(err, SR_ELIMIT, "analysis.sources.join: more than %d columns",
+                                    SR_MAX_COLUMNS);
+            if (sr_schema_find(js, sc->cols[i].name) >= 0)
+                return sr_error_set(err, SR_EFORMAT, "analysis.sources.join: column \"%s\" exists "
+                                    "on both sides (only the key may)", sc->cols[i].name);
+            js->cols[js->ncols] = sc->cols[i];
+            p->jside[js->ncols] = k;
+            p->jcol[js->ncols] = (int)i;
+            js->ncols++;
+        }
+    }
+    return SR_OK;
+}
+
 static int parse_sources(pctx *c, const json_t *an, const sr_engine_dataset *ds, size_t nds)
 {
     sr_plan *p = c->p;
     sr_error *err = c->err;
     const json_t *s = json_object_get(an, "sources");
     if (!json_is_object(s))
-        return sr_error_set(err, SR_EFORMAT, "analysis: missing \"sources\": {\"union\": [owners]}");
-    static const char *const keys[] = {"union", NULL};
-    if (json_object_get(s, "join"))
-        return sr_error_set(err, SR_EFORMAT, "analysis.sources: \"join\" is not supported by this "
-                            "engine version (use \"union\")");
+        return sr_error_set(err, SR_EFORMAT, "analysis: missing \"sources\": {\"union\": [owners]} "
+                            "or {\"join\": {...}}");
+    static const char *const keys[] = {"union", "join", NULL};
     if (check_keys(s, keys, "analysis.sources", err))
         return err->code;
+    if (json_object_size(s) != 1)
+        return sr_error_set(err, SR_EFORMAT, "analysis.sources: give exactly one of \"union\" and "
+                            "\"join\"");
+    if (json_object_get(s, "join"))
+        return parse_join(c, json_object_get(s, "join"), ds, nds);
     const json_t *u = json_object_get(s, "union");
     if (!json_is_array(u) || json_array_size(u) == 0 || json_array_size(u) > 64)
         return sr_error_set(err, SR_EFORMAT, "analysis.sources.union: must list 1..64 owners");
@@ -1149,18 +1219,9 @@ static void mark_expr(const sr_plan *p, const sr_expr *e, uint8_t *mask)
         mark_expr(p, e->a[i], mask);
 }
 
-int sr_plan_columns_used(const sr_plan *p, const char *owner, uint8_t *mask, size_t ncols,
-                         sr_error *err)
+void sr_plan_used_mask(const sr_plan *p, uint8_t *mask)
 {
-    int found = 0;
-    for (size_t i = 0; i < p->nsrc; i++)
-        found |= strcmp(p->owners[i], owner) == 0;
-    if (!found)
-        return sr_error_set(err, SR_ENOTFOUND, "the plan reads no dataset of owner \"%s\"", owner);
-    if (ncols != p->schema.ncols)
-        return sr_error_set(err, SR_EINVAL, "column mask has %zu entries, schema has %zu", ncols,
-                            p->schema.ncols);
-    memset(mask, 0, ncols);
+    memset(mask, 0, p->schema.ncols);
     for (size_t i = 0; i < p->ncols; i++) {
         if (!p->cols[i].used)
             continue;
@@ -1170,5 +1231,31 @@ int sr_plan_columns_used(const sr_plan *p, const char *owner, uint8_t *mask, siz
             mask[i] = 1;
     }
     mark_expr(p, p->filter, mask);
+}
+
+int sr_plan_columns_used(const sr_plan *p, const char *owner, uint8_t *mask, size_t ncols,
+                         sr_error *err)
+{
+    int side = -1;
+    for (size_t i = 0; i < p->nsrc; i++)
+        if (strcmp(p->owners[i], owner) == 0)
+            side = (int)i;
+    if (side < 0)
+        return sr_error_set(err, SR_ENOTFOUND, "the plan reads no dataset of owner \"%s\"", owner);
+    const sr_schema *sc = p->join ? &p->side_schema[side] : &p->schema;
+    if (ncols != sc->ncols)
+        return sr_error_set(err, SR_EINVAL, "column mask has %zu entries, schema has %zu", ncols,
+                            sc->ncols);
+    uint8_t jm[SR_MAX_COLUMNS];
+    sr_plan_used_mask(p, jm);
+    if (!p->join) {
+        memcpy(mask, jm, ncols);
+        return SR_OK;
+    }
+    memset(mask, 0, ncols);
+    for (size_t j = 0; j < p->schema.ncols; j++)
+        if (jm[j] && p->jside[j] == side)
+            mask[p->jcol[j]] = 1;
+    mask[p->key_col[side]] = 1;
     return SR_OK;
 }

@@ -129,4 +129,42 @@ for (const [k, cat] of ['west', 'north', 'nowhere'].entries()) {
   assert.equal(res.outputs.h_region.bins[k].category, cat);
   close(res.outputs.h_region.bins[k].count, num(row.c), `h_region[${cat}]`); checks++;
 }
+
+// vertical join: clinic-a's rows with a lab owner's table on pid (unique keys)
+{
+  let lab = 'pid,hba1c,lab_day\n';
+  for (let id = 1; id <= pid; id += 1 + Math.floor(rnd() * 3)) {
+    const v = rnd() < 0.05 ? '' : (4 + rnd() * 8).toFixed(3);
+    lab += `${id},${v},${rnd() < 0.5 ? '2024-02-01' : ''}\n`;
+  }
+  writeFileSync('lab.csv', lab);
+  const labSchema = [{ name: 'pid', type: 'int' }, { name: 'hba1c', type: 'float' }, { name: 'lab_day', type: 'date' }];
+  const r2 = {
+    ...recipe,
+    consortium: { ...recipe.consortium, owners: [{ id: 'clinic-a', address: addrs[0] }, { id: 'lab', address: addrs[1] }] },
+    datasets: { 'clinic-a': { schema }, lab: { schema: labSchema } },
+    analysis: { sources: { join: { left: 'clinic-a', right: 'lab', on: 'pid' } },
+      filter: { op: 'not', args: [{ op: 'is_null', args: [{ col: 'lab_day' }] }] } },
+    outputs: [
+      { name: 'n', type: 'count', group_by: [{ column: 'region', domain: REG }], privacy: 'none' },
+      { name: 'm', type: 'mean', column: 'hba1c', group_by: [{ column: 'sex', domain: ['F', 'M'] }], privacy: 'none' },
+    ],
+  };
+  writeFileSync('recipe2.json', JSON.stringify(r2));
+  const j = JSON.parse(execFileSync(SEALROOM, ['analyze', '--recipe', 'recipe2.json', '--json',
+    '--data', 'lab=lab.csv', '--data', 'clinic-a=clinic-a.csv'], { encoding: 'utf8' }));
+  await db.run(`create table lab as select * from read_csv('lab.csv', header=true,
+    columns={'pid':'BIGINT','hba1c':'DOUBLE','lab_day':'DATE'})`);
+  await db.run(`create view jv as select t.*, lab.hba1c from read_csv('clinic-a.csv', header=true,
+    columns={'pid':'BIGINT','region':'VARCHAR','sex':'VARCHAR','age':'BIGINT','amount':'DOUBLE',
+    'admit':'DATE','discharge':'DATE','flag':'BOOLEAN'}) t join lab on t.pid = lab.pid where lab.lab_day is not null`);
+  for (const [i, r] of REG.entries()) {
+    const [row] = await q(`select count(*) c from jv where region='${r}'`);
+    close(j.outputs.n.groups[i].value, num(row.c), `join n[${r}]`); checks++;
+  }
+  for (const [i, sx] of ['F', 'M'].entries()) {
+    const [row] = await q(`select avg(hba1c) m from jv where sex='${sx}'`);
+    close(j.outputs.m.groups[i].value, num(row.m), `join mean[${sx}]`); checks++;
+  }
+}
 console.log(`ok: ${checks} statistics agree with DuckDB`);

@@ -483,6 +483,78 @@ static void test_read_errors(void)
     sr_plan_free(p);
 }
 
+/* Vertical join: left a.csv (7 columns) with a lab table on pid; unique
+ * right keys, inner join semantics, NULL keys never join, repeated right
+ * keys rejected, column masks per side. */
+static void test_join(void)
+{
+    sr_error err = {0};
+    sr_schema lab = {0};
+    lab.ncols = 2;
+    snprintf(lab.cols[0].name, SR_MAX_NAME, "pid");
+    lab.cols[0].type = SR_TYPE_STRING;
+    snprintf(lab.cols[1].name, SR_MAX_NAME, "hba1c");
+    lab.cols[1].type = SR_TYPE_FLOAT64;
+    FILE *f = fopen("lab.csv", "w");
+    fputs("pid,hba1c\np2,6.5\np1,7.0\np5,5.5\np7,9.9\n,8.0\np6,\n", f);
+    fclose(f);
+    f = fopen("lab_dup.csv", "w");
+    fputs("pid,hba1c\np2,6.5\np2,7.0\n", f);
+    fclose(f);
+    sr_engine_dataset ds[2] = {{"a", &SCHEMA}, {"lab", &lab}};
+    json_t *r = recipe("{\"sources\": {\"join\": {\"left\": \"a\", \"right\": \"lab\", \"on\": \"pid\"}}}",
+                       "[{\"name\": \"n\", \"type\": \"count\", \"privacy\": \"none\"},"
+                       " {\"name\": \"m\", \"type\": \"mean\", \"column\": \"hba1c\", \"group_by\": [{\"column\": \"sex\", \"domain\": [\"F\", \"M\"]}], \"privacy\": \"none\"}]",
+                       PNONE);
+    sr_plan *p = NULL;
+    CHECK_OK(sr_plan_new(r, ds, 2, &p, &err), &err);
+    if (p != NULL) {
+        uint8_t ml[7], mr[2];
+        CHECK_OK(sr_plan_columns_used(p, "a", ml, 7, &err), &err);
+        CHECK(ml[0] == 1 && ml[1] == 1 && ml[2] == 0 && ml[3] == 0);
+        CHECK_OK(sr_plan_columns_used(p, "lab", mr, 2, &err), &err);
+        CHECK(mr[0] == 1 && mr[1] == 1);
+        const char *files[2] = {"lab.csv", "lab_dup.csv"};
+        for (int k = 0; k < 2; k++) {
+            sr_engine_csv *ca = NULL, *cl = NULL;
+            sr_engine_source src[2];
+            json_t *res = NULL;
+            CHECK_OK(sr_engine_csv_open("a.csv", &SCHEMA, 2, &ca, &err), &err);
+            CHECK_OK(sr_engine_csv_open(files[k], &lab, 2, &cl, &err), &err);
+            if (ca && cl) {
+                sr_engine_csv_source(cl, "lab", &src[0]);
+                sr_engine_csv_source(ca, "a", &src[1]);
+                sr_engine_opts o = {NULL, "test", 2, NULL};
+                int rc = sr_engine_run(p, src, 2, &o, &res, &err);
+                if (k == 0) {
+                    CHECK_OK(rc, &err);
+                    /* a.csv rows p1 x3 (F), p2 (M), p5 (F), p6 (M); lab: p1 7.0, p2 6.5, p5 5.5, p6 NULL */
+                    CHECK(res && outval(res, "n") == 6);
+                    CHECK(res && fabs(json_number_value(json_object_get(group_cell(res, "m", 0), "value")) - (7.0 * 3 + 5.5) / 4) < 1e-12);
+                    CHECK(res && fabs(json_number_value(json_object_get(group_cell(res, "m", 1), "value")) - 6.5) < 1e-12);
+                    CHECK(res && sr_engine_check_result(p, res, &err) == SR_OK);
+                } else {
+                    CHECK(rc == SR_EFORMAT);
+                    CHECK_CONTAINS(err.msg, "repeated key");
+                }
+            }
+            json_decref(res);
+            sr_engine_csv_close(ca);
+            sr_engine_csv_close(cl);
+        }
+    }
+    sr_plan_free(p);
+    json_decref(r);
+    /* a column on both sides (other than the key) is rejected */
+    r = recipe("{\"sources\": {\"join\": {\"left\": \"a\", \"right\": \"b\", \"on\": \"pid\"}}}",
+               "[{\"name\": \"n\", \"type\": \"count\", \"privacy\": \"none\"}]", PNONE);
+    sr_engine_dataset ds2[2] = {{"a", &SCHEMA}, {"b", &SCHEMA}};
+    p = NULL;
+    CHECK(sr_plan_new(r, ds2, 2, &p, &err) == SR_EFORMAT);
+    CHECK_CONTAINS(err.msg, "exists on both sides");
+    json_decref(r);
+}
+
 static void test_columns_used(void)
 {
     sr_error err = {0};
@@ -511,6 +583,7 @@ int main(void)
     SR_RUN(test_contract);
     SR_RUN(test_columns_used);
     SR_RUN(test_read_errors);
+    SR_RUN(test_join);
     SR_RUN(test_dp_quantile_and_seeded);
     SR_RUN(test_dp_error_matches_scale);
     return sr_test_finish();
