@@ -240,6 +240,13 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void pnames(char **names, size_t n)
 {
     putchar('[');
@@ -405,7 +412,7 @@ int main(int argc, char **argv)
                                      &err) != 0)
             goto fail;
         sr_model_fit fit;
-        double t1 = now();
+        double t1 = now(), c1 = cpu_now();
         if (cmd[0] == 'l' && cmd[1] == 'o') {
             sr_logreg_opts o = {.l2 = l2, .intercept = intercept, .standardize = standardize,
                                 .threads = threads};
@@ -421,7 +428,7 @@ int main(int argc, char **argv)
             if (sr_linreg_fit(&data, &o, &fit, &err) != 0)
                 goto fail;
         }
-        double fit_s = now() - t1;
+        double fit_s = now() - t1, fit_cpu = cpu_now() - c1;
         printf("{\"model\":\"%s\",\"n\":%llu,\"features\":", cmd, (unsigned long long)fit.n);
         pnames(fnames, nfeat);
         printf(",\"coef\":");
@@ -451,7 +458,8 @@ int main(int argc, char **argv)
             printf(",\"dp\":\"%s\",\"noise_scale\":", dpmech);
             pnum(noise_scale);
         }
-        printf(",\"load_seconds\":%.6f,\"fit_seconds\":%.6f}\n", load_s, fit_s);
+        printf(",\"load_seconds\":%.6f,\"fit_seconds\":%.6f,\"fit_cpu_seconds\":%.6f}\n", load_s,
+               fit_s, fit_cpu);
         rc = 0;
     } else if (strcmp(cmd, "km") == 0) {
         int tc = tcol ? table_find(&t, tcol) : -1, ec = ecol ? table_find(&t, ecol) : -1;
