@@ -144,11 +144,45 @@ static void test_kms_root_folder(void)
     sr_memzero(sk, 32);
 }
 
+/* Known-answer vector, computed independently with Python (cryptography +
+ * ecdsa) from docs/FORMAT.md; the same values are listed in that document. */
+static void test_known_answer(void)
+{
+    sr_error err;
+    uint8_t sk[32], pub[33], want_pub[33], app[20], ch[32], t[32], want_t[32], p[33], want_p[33], dek[32],
+        want_dek[32];
+    sr_keywrap_envelope env;
+    sr_test_unhex("fa18207aa3ff13998ecfcf62c84a9f8f4a55525742a335856a200f2548ba6402", sk, 32);
+    sr_test_unhex("035fd6be11207b350f8345f9ba6f938cd42f39de300eb8e5567beb2e67bbe402af", want_pub, 33);
+    sr_test_unhex("00112233445566778899aabbccddeeff00112233", app, 20);
+    sr_test_unhex("c3aa9744214caf6eb993d6f88f3f1dda3e4e60d59f712b6463c4ce2c4b00dfa1", ch, 32);
+    sr_test_unhex("7aee853cca88431ff158f8936ebd4461ebec2e3338739bdf8df36418ac86a54b", want_t, 32);
+    sr_test_unhex("02c70aad4ade7d70cd47fc7cc0c995ebeb0445bdf29fed340c1c553873e38287fb", want_p, 33);
+    sr_test_unhex("03e2f06b561f70060eb602929148a52e4ebfdaa59d08a42594011fb55ba5f0f6d0", env.ephemeral, 33);
+    sr_test_unhex("425668029a13712ae73e5002176c7ad64d2baba7da5b3be70a752447ab9826a2"
+                  "dd1a3134d292ebc416a74ce51100e080", env.wrapped, 48);
+    sr_test_unhex("a44392fe6bf50dfba67fcefcb0caf8da54ddc9d7c96fc1c4f8cebf9517cb58a3", want_dek, 32);
+    uint8_t h[32];
+    sr_sha256("{\"version\": 1}", 14, h);
+    CHECK_EQ_MEM(h, ch, 32);
+    CHECK_OK(sr_secp_pubkey(sk, pub, &err), &err);
+    CHECK_EQ_MEM(pub, want_pub, 33);
+    sr_keywrap_binding b;
+    CHECK_OK(sr_keywrap_binding_set(&b, app, ch, "hospital-a", &err), &err);
+    CHECK_OK(sr_keywrap_tweak(pub, &b, t, &err), &err);
+    CHECK_EQ_MEM(t, want_t, 32);
+    CHECK_OK(sr_keywrap_recipe_pubkey(pub, &b, p, &err), &err);
+    CHECK_EQ_MEM(p, want_p, 33);
+    CHECK_OK(sr_keywrap_unwrap(sk, &b, &env, dek, &err), &err);
+    CHECK_EQ_MEM(dek, want_dek, 32);
+}
+
 int main(void)
 {
     SR_RUN(test_tweak_matches_secret_side);
     SR_RUN(test_wrap_unwrap_and_binding);
     SR_RUN(test_generic_seal_to);
     SR_RUN(test_kms_root_folder);
+    SR_RUN(test_known_answer);
     return sr_test_finish();
 }
