@@ -1,6 +1,8 @@
 /* Sealed archives: round trips, tamper detection, binding, rewrap. */
 #include "test.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -269,6 +271,28 @@ static void test_roundtrip(void)
                             "test $(stat -c %%s x/MANIFEST.sig) = 65"), 0);
     sr_buf_free(&x);
     sr_buf_free(&y);
+}
+
+/* libarchive (a general tar reader) reads sealed archives as plain ustar. */
+static void test_libarchive_reads_it(void)
+{
+    struct archive *ar = archive_read_new();
+    archive_read_support_format_tar(ar);
+    CHECK(archive_read_open_filename(ar, "b.tar", 10240) == ARCHIVE_OK);
+    struct archive_entry *e;
+    const char *want[] = {"MANIFEST.json", "MANIFEST.sig", "col/0000.bin", "col/0001.bin", "col/0002.bin",
+                          "col/0003.bin", "col/0004.bin"};
+    size_t n = 0;
+    while (archive_read_next_header(ar, &e) == ARCHIVE_OK) {
+        CHECK(n < 7 && strcmp(archive_entry_pathname(e), want[n]) == 0);
+        CHECK(archive_entry_filetype(e) == AE_IFREG && archive_entry_mtime(e) == 1700000000);
+        CHECK(archive_format(ar) == ARCHIVE_FORMAT_TAR_USTAR);
+        if (n == 1)
+            CHECK(archive_entry_size(e) == 65);
+        n++;
+    }
+    CHECK_EQ_INT(n, 7);
+    archive_read_free(ar);
 }
 
 static void test_empty_and_errors(void)
@@ -683,6 +707,7 @@ int main(void)
 {
     SR_RUN(setup);
     SR_RUN(test_roundtrip);
+    SR_RUN(test_libarchive_reads_it);
     SR_RUN(test_empty_and_errors);
     SR_RUN(test_tamper_every_byte);
     SR_RUN(test_reassembled_attacks);
