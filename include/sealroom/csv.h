@@ -64,8 +64,9 @@ int sr_csv_write_batch(FILE *f, const sr_schema *s, const sr_batch *b, sr_error 
  * converts a block into batches (sr_csv_parse_block). Blocks carry the line
  * number of their first byte, so error messages name the same line as the
  * sequential reader. A block of max_records records parsed into a batch of
- * capacity >= max_records gives exactly the batch sr_csv_read_batch gives
- * with that capacity (sr_csv_read_batch is built on these two calls).
+ * capacity max_records gives exactly the batch sr_csv_read_batch gives with
+ * that capacity (sr_csv_read_batch is built on these two calls). After an
+ * error, stop using the reader (its position is unspecified).
  *
  *   reader thread:  sr_csv_read_block(r, cap, &blk[i], err)  (in order)
  *   worker thread:  sr_csv_parse_block(&blk[i], s, &batch[i], err)
