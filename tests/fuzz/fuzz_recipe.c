@@ -10,8 +10,8 @@
 #include "sealroom/engine.h"
 #include "sealroom/json.h"
 
-static sr_schema schema;
-static sr_batch batch;
+static sr_schema schema, cschema;
+static sr_batch batch, cbatch;
 static int ready;
 
 static void setup(void)
@@ -43,17 +43,36 @@ static void setup(void)
         sr_chunk_append_i64(&batch.cols[5], i % 4, &err);
     }
     batch.nrows = 48;
+    /* owner c: a different schema, joinable with a/b on k */
+    cschema.ncols = 3;
+    snprintf(cschema.cols[0].name, SR_MAX_NAME, "k");
+    cschema.cols[0].type = SR_TYPE_INT64;
+    snprintf(cschema.cols[1].name, SR_MAX_NAME, "z");
+    cschema.cols[1].type = SR_TYPE_FLOAT64;
+    snprintf(cschema.cols[2].name, SR_MAX_NAME, "t");
+    cschema.cols[2].type = SR_TYPE_STRING;
+    if (sr_batch_init(&cbatch, &cschema, 8, 0, &err) != SR_OK)
+        abort();
+    for (int i = 0; i < 5; i++) {
+        if (i == 4)
+            sr_chunk_append_null(&cbatch.cols[0], &err);
+        else
+            sr_chunk_append_i64(&cbatch.cols[0], i, &err);
+        sr_chunk_append_f64(&cbatch.cols[1], i * 1.5, &err);
+        sr_chunk_append_str(&cbatch.cols[2], &"xyz"[i % 3], 1, &err);
+    }
+    cbatch.nrows = 5;
     ready = 1;
 }
 
-typedef struct { int done; } src_state;
+typedef struct { int done; const sr_batch *b; } src_state;
 
 static int next(void *ctx, const sr_batch **b, sr_error *err)
 {
     (void)err;
     static sr_batch empty = {0, 0, NULL};
     src_state *s = ctx;
-    *b = s->done ? &empty : &batch;
+    *b = s->done ? &empty : s->b;
     s->done = 1;
     return SR_OK;
 }
@@ -66,14 +85,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *doc = sr_json_parse(data, size, 1 << 16, &err);
     if (doc == NULL)
         return 0;
-    sr_engine_dataset ds[2] = {{"a", &schema}, {"b", &schema}};
+    sr_engine_dataset ds[3] = {{"a", &schema}, {"b", &schema}, {"c", &cschema}};
     sr_plan *p = NULL;
-    if (sr_plan_new(doc, ds, 2, &p, &err) == SR_OK) {
-        src_state sa = {0}, sb = {0};
-        sr_engine_source src[2] = {{"a", next, &sa, 0}, {"b", next, &sb, 0}};
+    if (sr_plan_new(doc, ds, 3, &p, &err) == SR_OK) {
+        src_state st[2];
+        sr_engine_source src[2];
         size_t nsrc = sr_plan_source_count(p);
-        if (nsrc == 1 && strcmp(sr_plan_source_owner(p, 0), "b") == 0)
-            src[0].owner = "b";
+        for (size_t i = 0; i < nsrc && i < 2; i++) {
+            const char *o = sr_plan_source_owner(p, i);
+            st[i].done = 0;
+            st[i].b = strcmp(o, "c") == 0 ? &cbatch : &batch;
+            src[i].owner = o;
+            src[i].next = next;
+            src[i].ctx = &st[i];
+            src[i].lookahead = 0;
+        }
         sr_rng *rng = sr_rng_new_seed_u64(size, &err);
         sr_engine_opts o = {rng, "fuzz", 1, NULL};
         json_t *res = NULL;
