@@ -294,7 +294,9 @@
       h('td', {}, statusBadge(r.status)),
       h('td', {}, h('a', { href: `#/approvals/${r.compose_hash}`, class: 'hash', title: r.compose_hash }, short(r.compose_hash))),
       h('td', { class: 'reason' }, r.status === 'awaiting_approval' && r.detail
-        ? `${r.detail.approvals} / ${r.detail.threshold} quorum` : (r.reason || '')))));
+        ? `${r.detail.approvals} / ${r.detail.threshold} quorum`
+        : r.status === 'done' && r.detail && r.detail.epsilon_spent !== undefined
+          ? `ε = ${fmtNum(r.detail.epsilon_spent)} spent` : (r.reason || '')))));
     view.replaceChildren(h('h1', {}, 'Runs'),
       runs.length ? h('table', { class: 'runs' }, h('caption', {}, 'Most recent first'),
         h('thead', {}, h('tr', {}, ['run', 'created', 'status', 'compose hash', 'detail'].map((t) => h('th', { scope: 'col' }, t)))),

@@ -131,6 +131,8 @@ try {
   check(await rowStatus(DONE) === 'done' && await rowStatus(REFUSED) === 'refused' &&
     await rowStatus(PENDING) === 'awaiting_approval', 'runs list with their statuses');
   check((await page.locator(`tr.run[data-id="${PENDING}"] td.reason`).innerText()) === '1 / 2 quorum', 'waiting run shows k / n');
+  check((await page.locator(`tr.run[data-id="${DONE}"] td.reason`).innerText()) === 'ε = 1.5 spent', 'done run shows ε spent');
+  check((await page.locator(`tr.run[data-id="${REFUSED}"] td.reason`).innerText()).includes('revoked by bank-c'), 'refused run shows why');
   await page.screenshot({ path: path.join(ART, 'runs.png'), fullPage: true });
 
   await open(`#/runs/${DONE}`);

@@ -59,6 +59,9 @@ mkdir -p "$ART"
 SR_CONSOLE_URL=$API SR_DONE_RUN=$DONE SR_REFUSED_RUN=$REFUSED SR_PENDING_RUN=$PENDING \
   SR_DONE_HASH=$(field_of "$DONE" compose_hash) SR_REVOKED_HASH=$(field_of "$REFUSED" compose_hash) \
   SR_PENDING_HASH=$(field_of "$PENDING" compose_hash) SR_GATE_SPEC=$GATE SR_ARTIFACTS=$ART \
-  ${SR_CONSOLE_HOLD:+SR_CONSOLE_HOLD=1} \
   node "$SR_SOURCE_DIR/tests/interop/console/test_console.mjs" || fail "console assertions"
+# docs/openapi.json against the live service (every path, every answer's schema)
+/usr/bin/python3 "$SR_SOURCE_DIR/tests/interop/console/check_openapi.py" "$API" "$DONE" "$REFUSED" "$PENDING" \
+  recipe3.json "{\"hospital-a\": \"file://$PWD/a3.tar\", \"hospital-b\": \"file://$PWD/b3.tar\"}" \
+  "$SR_SOURCE_DIR/docs/openapi.json" || fail "OpenAPI document vs the service"
 echo "console: ok"
