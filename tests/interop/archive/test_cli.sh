@@ -16,7 +16,7 @@ expect_rc() { # expect_rc NAME RC CMD...: CMD exits with RC; stderr in err.txt
     local rc=$?
     if [ "$rc" = "$want" ]; then ok "$name"; else bad "$name (exit $rc, want $want)"; cat err.txt; fi
 }
-rm -rf ./* 2>/dev/null
+rm -rf sr-cli-test && mkdir sr-cli-test && cd sr-cli-test || exit 1
 export SEALROOM_KEYSTORE=$PWD/keystore
 
 # --- keys and recipe ---------------------------------------------------------
