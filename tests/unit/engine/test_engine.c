@@ -359,8 +359,10 @@ static void test_dp_error_matches_scale(void)
         "  {\"name\": \"c\", \"type\": \"count\", \"privacy\": {\"mechanism\": \"laplace\", \"epsilon\": 0.5}},"
         "  {\"name\": \"s\", \"type\": \"sum\", \"column\": \"x\", \"privacy\": {\"mechanism\": \"laplace\", \"epsilon\": 0.5, \"clamp\": [0, 40]}},"
         "  {\"name\": \"m\", \"type\": \"mean\", \"column\": \"x\", \"privacy\": {\"mechanism\": \"laplace\", \"epsilon\": 0.5, \"clamp\": [0, 40]}},"
-        "  {\"name\": \"g\", \"type\": \"count\", \"privacy\": {\"mechanism\": \"gaussian\", \"rho\": 0.02}}],"
-        " \"privacy\": {\"epsilon\": 6, \"delta\": 1e-6, \"person_id\": \"pid\"}}", 0, NULL);
+        "  {\"name\": \"g\", \"type\": \"count\", \"privacy\": {\"mechanism\": \"gaussian\", \"rho\": 0.02}},"
+        "  {\"name\": \"h\", \"type\": \"histogram\", \"column\": \"x\", \"bins\": [0, 10, 20, 40], \"privacy\": {\"mechanism\": \"laplace\", \"epsilon\": 0.25}},"
+        "  {\"name\": \"gs\", \"type\": \"sum\", \"column\": \"x\", \"privacy\": {\"mechanism\": \"gaussian\", \"rho\": 0.05, \"clamp\": [0, 40]}}],"
+        " \"privacy\": {\"epsilon\": 8, \"delta\": 1e-6, \"person_id\": \"pid\"}}", 0, NULL);
     sr_plan *p = NULL;
     CHECK_OK(sr_plan_new(r, &ds, 1, &p, &err), &err);
     json_decref(r);
@@ -370,7 +372,12 @@ static void test_dp_error_matches_scale(void)
     }
     sr_rng *rng = sr_rng_new_seed_u64(2024, &err);
     const int runs = 2000;
-    double se_c = 0, se_s = 0, se_m = 0, se_g = 0;
+    double se_c = 0, se_s = 0, se_m = 0, se_g = 0, se_h = 0, se_gs = 0;
+    double hist_true[3] = {0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        double xv = (double)(i % 100) * 0.37;
+        hist_true[xv < 10 ? 0 : xv < 20 ? 1 : 2]++;
+    }
     double sc_c = 0, sc_s = 0, sc_g = 0;
     for (int k = 0; k < runs; k++) {
         memsrc m = {&b, 0};
@@ -387,6 +394,13 @@ static void test_dp_error_matches_scale(void)
         se_s += (sm - truesum) * (sm - truesum);
         se_m += (mn - truemean) * (mn - truemean);
         se_g += (g - (double)n) * (g - (double)n);
+        const json_t *bins = json_object_get(json_object_get(outs, "h"), "bins");
+        for (size_t bi = 0; bi < 3; bi++) {
+            double hc = json_number_value(json_object_get(json_array_get(bins, bi), "count"));
+            se_h += (hc - hist_true[bi]) * (hc - hist_true[bi]);
+        }
+        double gsv = outval(res, "gs");
+        se_gs += (gsv - truesum) * (gsv - truesum);
         sc_c = json_number_value(json_object_get(json_object_get(json_object_get(outs, "c"), "noise"), "count_scale"));
         sc_s = json_number_value(json_object_get(json_object_get(json_object_get(outs, "s"), "noise"), "sum_scale"));
         sc_g = json_number_value(json_object_get(json_object_get(json_object_get(outs, "g"), "noise"), "count_scale"));
@@ -410,11 +424,17 @@ static void test_dp_error_matches_scale(void)
     CHECK_MSG(fabs(sc_g - 5) < 1e-9, "gauss sigma %g", sc_g);
     double emp_g = sqrt(se_g / runs);
     CHECK_MSG(fabs(emp_g / 5 - 1) < 0.10, "gaussian count: empirical %g vs theory 5", emp_g);
+    /* histogram bins: Laplace b = 1/0.25 = 4 each */
+    double emp_h = sqrt(se_h / (3.0 * runs)), sd_h = sqrt(sr_dp_discrete_laplace_var(4));
+    CHECK_MSG(fabs(emp_h / sd_h - 1) < 0.10, "histogram: empirical %g vs theory %g", emp_h, sd_h);
+    /* gaussian sum: sigma = 40 / sqrt(2 * 0.05) */
+    double sd_gs = 40 / sqrt(0.1), emp_gs = sqrt(se_gs / runs);
+    CHECK_MSG(fabs(emp_gs / sd_gs - 1) < 0.10, "gaussian sum: empirical %g vs theory %g", emp_gs, sd_gs);
     /* spent: pure 1.5 + rho 0.02 -> (eps, delta) via zCDP */
     double be, bd, spe, spd;
     sr_plan_privacy(p, &be, &bd, &spe, &spd);
-    double split = 1.5 + sr_dp_epsilon_of_rho(0.02, 1e-6);
-    CHECK(split < sr_dp_epsilon_of_rho(3 * 0.125 + 0.02, 1e-6));
+    double split = 1.75 + sr_dp_epsilon_of_rho(0.07, 1e-6);
+    CHECK(split < sr_dp_epsilon_of_rho(3 * 0.125 + 0.25 * 0.25 / 2 + 0.07, 1e-6));
     CHECK_MSG(fabs(spe - split) < 1e-12 && spd == 1e-6 && spe <= be, "%g vs %g", spe, split);
     sr_rng_free(rng);
     sr_plan_free(p);
