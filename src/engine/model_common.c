@@ -63,6 +63,7 @@ unsigned sr_model_threads(unsigned requested, size_t nblocks)
 struct pass_job {
     const sr_model_data *data;
     unsigned worker, threads;
+    size_t stride;
     void *acc;
     sr_model_block_fn fn;
     int rc;
@@ -74,7 +75,9 @@ static void *pass_worker(void *arg)
     struct pass_job *j = arg;
     j->rc = SR_OK;
     sr_error_clear(&j->err);
-    for (size_t i = j->worker; i < j->data->nblocks; i += j->threads) {
+    for (size_t q = j->worker; q < (j->data->nblocks + j->stride - 1) / j->stride;
+         q += j->threads) {
+        size_t i = q * j->stride;
         sr_model_block b;
         memset(&b, 0, sizeof(b));
         j->rc = j->data->block(j->data->ctx, j->worker, i, &b, &j->err);
@@ -96,12 +99,21 @@ static void *pass_worker(void *arg)
 int sr_model_pass(const sr_model_data *data, unsigned threads, void *const *accs,
                   sr_model_block_fn fn, sr_error *err)
 {
+    return sr_model_pass_strided(data, threads, 1, accs, fn, err);
+}
+
+int sr_model_pass_strided(const sr_model_data *data, unsigned threads, size_t stride,
+                          void *const *accs, sr_model_block_fn fn, sr_error *err)
+{
     struct pass_job jobs[SR_MODEL_MAX_THREADS];
     pthread_t tids[SR_MODEL_MAX_THREADS];
     int started[SR_MODEL_MAX_THREADS] = {0};
     if (threads == 0 || threads > SR_MODEL_MAX_THREADS)
         return sr_error_set(err, SR_EINVAL, "model pass: bad thread count %u", threads);
+    if (stride == 0)
+        return sr_error_set(err, SR_EINVAL, "model pass: stride 0");
     for (unsigned t = 0; t < threads; t++) {
+        jobs[t].stride = stride;
         jobs[t].data = data;
         jobs[t].worker = t;
         jobs[t].threads = threads;

@@ -17,6 +17,11 @@ typedef int (*sr_model_block_fn)(void *acc, const sr_model_block *b, sr_error *e
 int sr_model_pass(const sr_model_data *data, unsigned threads, void *const *accs,
                   sr_model_block_fn fn, sr_error *err);
 
+/* The same over the blocks 0, stride, 2*stride, ... only (block q*stride
+ * goes to worker q mod threads). */
+int sr_model_pass_strided(const sr_model_data *data, unsigned threads, size_t stride,
+                          void *const *accs, sr_model_block_fn fn, sr_error *err);
+
 /* Number of workers to use: opts value (0 = 2), capped by
  * SR_MODEL_MAX_THREADS and by the number of blocks (at least 1). */
 unsigned sr_model_threads(unsigned requested, size_t nblocks);

@@ -10,6 +10,9 @@
 #include "model_internal.h"
 
 #define LR_TILE 256
+/* warm start on a subsample when there are at least this many blocks */
+#define LR_WARM_MIN_BLOCKS 128
+#define LR_WARM_STRIDE 8
 
 /* Parameter layout: beta[0..p-1] feature coefficients, beta[p] intercept
  * (when fitted); k = p + intercept. */
@@ -247,6 +250,9 @@ struct lr_state {
     int intercept;
     const double *pen; /* k penalty weights: l2 * s_j^2, intercept 0 (or l2 in DP) */
     double clip;
+    size_t stride;     /* 1, or the warm-start subsample's block stride */
+    /* workspace: step, trial point, gradient and Hessian (current, trial) */
+    double *step, *trial, *g, *H, *g2, *H2;
     struct lr_acc acc[SR_MODEL_MAX_THREADS];
     double *mem;
 };
@@ -267,7 +273,7 @@ static int lr_eval(struct lr_state *s, const double *beta, double *f, double *g,
         memset(a->H, 0, k * k * sizeof(double));
         ptrs[t] = a;
     }
-    int rc = sr_model_pass(s->data, s->threads, ptrs, lr_block, err);
+    int rc = sr_model_pass_strided(s->data, s->threads, s->stride, ptrs, lr_block, err);
     if (rc != SR_OK)
         return rc;
     double loss = 0, rows = 0;
@@ -292,6 +298,82 @@ static int lr_eval(struct lr_state *s, const double *beta, double *f, double *g,
     }
     *f = loss;
     *n = rows;
+    return SR_OK;
+}
+
+/* Newton's method from beta (updated in place) on the blocks selected by
+ * s->stride; on return s->H holds the Hessian of the last pass. */
+static int lr_newton(struct lr_state *s, double *beta, int max_iter, double tol, int *iters_out,
+                     double *f_out, double *n_out, sr_error *err)
+{
+    const size_t k = s->k;
+    double *step = s->step, *trial = s->trial, *g = s->g, *H = s->H, *g2 = s->g2, *H2 = s->H2;
+    double f, f2, n;
+    int rc = lr_eval(s, beta, &f, g, H, &n, err);
+    if (rc != SR_OK)
+        return rc;
+    if (n == 0)
+        return sr_error_set(err, SR_EINVAL, "logistic regression: no rows");
+    int it, iters = 0, converged = 0;
+    for (it = 1; it <= max_iter && !converged; it++) {
+        rc = sr_model_spd_solve(k, H, g, step, NULL, err);
+        if (rc != SR_OK) {
+            return sr_error_prefix(err, "logistic regression (iteration %d)", it);
+        }
+        double gd = 0;
+        for (size_t i = 0; i < k; i++)
+            gd += g[i] * step[i];
+        double t = 1.0;
+        int tiny = 0;
+        for (;;) {
+            double rel = 0;
+            for (size_t i = 0; i < k; i++) {
+                trial[i] = beta[i] - t * step[i];
+                double r = fabs(t * step[i]) / (1.0 + fabs(beta[i]));
+                if (r > rel)
+                    rel = r;
+            }
+            if (t == 1.0 && rel < tol) {
+                /* a full Newton step below tol: beta is within ~step^2 of
+                 * the optimum; take the step without another pass */
+                converged = 1;
+                tiny = 1;
+                break;
+            }
+            rc = lr_eval(s, trial, &f2, g2, H2, &n, err);
+            if (rc != SR_OK)
+                return rc;
+            if (rel < tol) {
+                converged = 1;
+                break;
+            }
+            if (isfinite(f2) && f2 <= f - 1e-4 * t * gd)
+                break;
+            /* near the optimum the decrease (about gd/2, gd the squared
+             * Newton decrement) drowns in the rounding of f: a full Newton
+             * step is then safe (quadratic region) and is taken as is */
+            if (t == 1.0 && isfinite(f2) && gd < 1e-2 && gd < 1e-10 * (fabs(f) + 1.0))
+                break;
+            t *= 0.5;
+            if (t < 1e-12)
+                return sr_error_set(err, SR_ESTATE,
+                                    "logistic regression: line search failed at iteration %d", it);
+        }
+        memcpy(beta, trial, k * sizeof(double));
+        iters = it;
+        if (tiny)
+            break;
+        memcpy(g, g2, k * sizeof(double));
+        memcpy(H, H2, k * k * sizeof(double));
+        f = f2;
+    }
+    if (!converged)
+        return sr_error_set(err, SR_ESTATE,
+                            "logistic regression: no convergence in %d Newton iterations "
+                            "(separable data? use l2 > 0)", max_iter);
+    *iters_out = iters;
+    *f_out = f;
+    *n_out = n;
     return SR_OK;
 }
 
@@ -371,71 +453,37 @@ static int lr_fit(const sr_model_data *data, const sr_logreg_opts *opts, double 
     double *g2 = q; q += k;
     double *H2 = q; q += k * k;
 
-    double f, f2, n;
-    rc = lr_eval(&s, beta, &f, g, H, &n, err);
+    s.step = step;
+    s.trial = trial;
+    s.g = g;
+    s.H = H;
+    s.g2 = g2;
+    s.H2 = H2;
+    double f, n;
+    int iters = 0;
+    if (data->nblocks >= LR_WARM_MIN_BLOCKS) {
+        /* warm start: Newton on every LR_WARM_STRIDE-th block with the
+         * penalty scaled to that fraction; its optimum is within sampling
+         * error of the full one, so the full-data Newton below needs
+         * fewer passes. Any failure just means starting from zero. */
+        double pen_sub[SR_MODEL_MAX_FEATURES + 1];
+        size_t nsub = (data->nblocks + LR_WARM_STRIDE - 1) / LR_WARM_STRIDE;
+        double frac = (double)nsub / (double)data->nblocks;
+        for (size_t j = 0; j < k; j++)
+            pen_sub[j] = pen[j] * frac;
+        s.pen = pen_sub;
+        s.stride = LR_WARM_STRIDE;
+        int warm_iters = 0;
+        if (lr_newton(&s, beta, 50, 1e-6, &warm_iters, &f, &n, err) != SR_OK) {
+            memset(beta, 0, k * sizeof(double));
+            sr_error_clear(err);
+        }
+        s.pen = pen;
+    }
+    s.stride = 1;
+    rc = lr_newton(&s, beta, max_iter, tol, &iters, &f, &n, err);
     if (rc != SR_OK)
         goto fail;
-    if (n == 0) {
-        rc = sr_error_set(err, SR_EINVAL, "logistic regression: no rows");
-        goto fail;
-    }
-    int it, iters = 0, converged = 0;
-    for (it = 1; it <= max_iter && !converged; it++) {
-        rc = sr_model_spd_solve(k, H, g, step, NULL, err);
-        if (rc != SR_OK) {
-            sr_error_prefix(err, "logistic regression (iteration %d)", it);
-            goto fail;
-        }
-        double gd = 0;
-        for (size_t i = 0; i < k; i++)
-            gd += g[i] * step[i];
-        double t = 1.0;
-        int tiny = 0;
-        for (;;) {
-            double rel = 0;
-            for (size_t i = 0; i < k; i++) {
-                trial[i] = beta[i] - t * step[i];
-                double r = fabs(t * step[i]) / (1.0 + fabs(beta[i]));
-                if (r > rel)
-                    rel = r;
-            }
-            if (t == 1.0 && rel < tol) {
-                /* a full Newton step below tol: beta is within ~step^2 of
-                 * the optimum; take the step without another pass */
-                converged = 1;
-                tiny = 1;
-                break;
-            }
-            rc = lr_eval(&s, trial, &f2, g2, H2, &n, err);
-            if (rc != SR_OK)
-                goto fail;
-            if (rel < tol) {
-                converged = 1;
-                break;
-            }
-            if (isfinite(f2) && f2 <= f - 1e-4 * t * gd)
-                break;
-            t *= 0.5;
-            if (t < 1e-12) {
-                rc = sr_error_set(err, SR_ESTATE,
-                                  "logistic regression: line search failed at iteration %d", it);
-                goto fail;
-            }
-        }
-        memcpy(beta, trial, k * sizeof(double));
-        iters = it;
-        if (tiny)
-            break;
-        memcpy(g, g2, k * sizeof(double));
-        memcpy(H, H2, k * k * sizeof(double));
-        f = f2;
-    }
-    if (!converged) {
-        rc = sr_error_set(err, SR_ESTATE,
-                          "logistic regression: no convergence in %d Newton iterations (separable "
-                          "data? use l2 > 0)", max_iter);
-        goto fail;
-    }
     for (size_t j = 0; j < p; j++)
         out->coef[j] = beta[j];
     out->intercept = s.intercept ? beta[p] : 0.0;
