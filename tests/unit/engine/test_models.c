@@ -93,6 +93,17 @@ static void test_logreg_optimality_and_invariance(void)
     for (size_t j = 0; j < d.p; j++)
         CHECK_MSG(fabs(f1.coef[j] - f2.coef[j]) < 1e-10 * (1 + fabs(f1.coef[j])), "coef %zu", j);
     CHECK(fabs(f1.intercept - f2.intercept) < 1e-10);
+    /* 188 blocks: the warm start on a block subsample runs first; same answer */
+    CHECK_OK(sr_model_data_from_array(&data, &arr, (const double *const *)d.cols, d.y, d.n, d.p, 16,
+                                      &err), &err);
+    CHECK(data.nblocks >= 128);
+    o.threads = 2;
+    CHECK_OK(sr_logreg_fit(&data, &o, &f2, &err), &err);
+    for (size_t j = 0; j < d.p; j++)
+        CHECK_MSG(fabs(f1.coef[j] - f2.coef[j]) < 1e-10 * (1 + fabs(f1.coef[j])), "warm coef %zu",
+                  j);
+    CHECK(fabs(f1.intercept - f2.intercept) < 1e-10);
+    CHECK(f2.iterations <= f1.iterations);
     /* standardize: penalty on s_j w_j; the gradient condition changes accordingly */
     o.standardize = 1;
     CHECK_OK(sr_logreg_fit(&data, &o, &f2, &err), &err);
