@@ -734,14 +734,16 @@ static int fold_new_cb(sqlite3 *db, lstate *s, fold_cb cb, void *ctx, sr_error *
 
 /* Brings l->st up to date with the file. Must run inside a transaction.
  * If the last folded entry changed (history rewritten), folds from scratch. */
-static int refresh(ledger *l, int force, sr_error *err)
+enum { REFRESH_INCREMENTAL = 0, REFRESH_FULL = 1, REFRESH_FULL_IF_CHANGED = 2 };
+
+static int refresh(ledger *l, int mode, sr_error *err)
 {
     int64_t dv = 0;
     if (data_version(l->db, &dv, err) != SR_OK)
         return err ? err->code : SR_EIO;
-    if (!force && l->st.created && dv == l->data_version)
+    if (mode != REFRESH_FULL && l->st.created && dv == l->data_version)
         return SR_OK;
-    int full = force || !l->st.created;
+    int full = mode != REFRESH_INCREMENTAL || !l->st.created;
     if (!full) {
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(l->db, "SELECT entry_hash FROM entries WHERE seq = ?1", -1, &st, NULL) != SQLITE_OK)
@@ -786,12 +788,15 @@ static int refresh(ledger *l, int force, sr_error *err)
     return SR_OK;
 }
 
-/* Read transaction around refresh. */
+/* Read transaction around refresh. A read re-verifies the whole chain
+ * whenever another connection committed since the last read (so a
+ * long-lived handle, e.g. the KMS's, notices an edit anywhere in the file);
+ * writes only check the last folded entry and fold the new ones. */
 static int read_state(ledger *l, sr_error *err)
 {
     if (exec(l->db, "BEGIN", err) != SR_OK)
         return err ? err->code : SR_EIO;
-    int rc = refresh(l, 0, err);
+    int rc = refresh(l, REFRESH_FULL_IF_CHANGED, err);
     exec(l->db, "COMMIT", NULL);
     return rc;
 }
@@ -830,7 +835,7 @@ static int ledger_write(sr_gate *g, action *a, int *applied, sr_error *err)
     if (exec(l->db, "BEGIN IMMEDIATE", err) != SR_OK)
         return sr_error_prefix(err, "ledger busy");
     /* a create entry goes into the fresh, empty table */
-    int rc = a->kind == K_CREATE ? SR_OK : refresh(l, 0, err);
+    int rc = a->kind == K_CREATE ? SR_OK : refresh(l, REFRESH_INCREMENTAL, err);
     if (rc != SR_OK)
         goto rollback;
     if (l->st.seq >= LEDGER_MAX_ENTRIES) {
@@ -1100,7 +1105,7 @@ int sr_gate_ledger_open(sr_gate *g, const char *path, sr_error *err)
     /* Full verification of the chain. */
     int rc = exec(l->db, "BEGIN", err);
     if (rc == SR_OK) {
-        rc = refresh(l, 1, err);
+        rc = refresh(l, REFRESH_FULL, err);
         exec(l->db, "COMMIT", NULL);
     }
     if (rc != SR_OK) {

@@ -458,6 +458,16 @@ static void test_tamper(void)
     tamper("t10.db", "UPDATE entries SET entry_hash = prev_hash WHERE seq = 4");
     CHECK_EQ_INT(sr_gate_status_get(g, h2, NULL, 0, &st, &err), SR_EVERIFY);
     sr_gate_close(g);
+    /* ... and so is an edit of an early entry (not the last one) */
+    copy_file("t.db", "t11.db");
+    CHECK_OK(sr_gate_open("ledger:t11.db", &g, &err), &err);
+    CHECK_OK(sr_gate_status_get(g, h2, NULL, 0, &st, &err), &err);
+    tamper("t11.db", "UPDATE entries SET signer = '0x' || substr(signer, 3, 38) || 'ff' WHERE seq = 2");
+    CHECK_EQ_INT(sr_gate_status_get(g, h2, NULL, 0, &st, &err), SR_EVERIFY);
+    sr_gate_config cfg;
+    uint64_t nonce;
+    CHECK_EQ_INT(sr_gate_get_config(g, &cfg, &nonce, &err), SR_EVERIFY);
+    sr_gate_close(g);
 }
 
 static void test_create_refusals(void)
