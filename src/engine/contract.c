@@ -92,7 +92,7 @@ static int check_cell(const sr_plan *pl, const sr_output *o, const json_t *cell,
         }
         return SR_OK;
     }
-    case O_LOGREG: case O_LINREG: {
+    case O_LOGREG: case O_LINREG: case O_COX: {
         const json_t *co = json_object_get(cell, "coefficients");
         const json_t *ic = json_object_get(cell, "intercept");
         if (!json_is_object(co) || json_object_size(co) != o->nfeat)

@@ -45,7 +45,7 @@ typedef struct sr_pcol {
     int used;
 } sr_pcol;
 
-enum { O_COUNT = 1, O_SUM, O_MEAN, O_VARIANCE, O_HISTOGRAM, O_QUANTILES, O_LOGREG, O_LINREG, O_KM };
+enum { O_COUNT = 1, O_SUM, O_MEAN, O_VARIANCE, O_HISTOGRAM, O_QUANTILES, O_LOGREG, O_LINREG, O_KM, O_COX };
 #define SR_ENGINE_MAX_FEATURES 128
 #define SR_ENGINE_MAX_TIMES 1024
 enum { M_NONE = 0, M_LAPLACE, M_GAUSSIAN, M_EXPONENTIAL };
@@ -91,7 +91,8 @@ typedef struct sr_output {
     double l2;
     int intercept, standardize;
     double clip;        /* DP logistic regression: row norm bound */
-    int time_col, event_col; /* Kaplan-Meier */
+    int time_col, event_col; /* Kaplan-Meier, Cox */
+    int ties;           /* Cox: SR_COX_EFRON or SR_COX_BRESLOW */
     double *times;
     size_t ntimes;
 } sr_output;

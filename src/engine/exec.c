@@ -494,8 +494,8 @@ static int ostate_init(ostate *s, const sr_output *o, sr_error *err)
     s->sum2 = calloc(o->ngroups, sizeof *s->sum2);
     if (!s->cnt || !s->sum || !s->sum2)
         return sr_error_set(err, SR_ENOMEM, "out of memory for output %s", o->name);
-    if (o->kind == O_LOGREG || o->kind == O_LINREG) {
-        s->mcols = calloc(o->nfeat + 1, sizeof *s->mcols);
+    if (o->kind == O_LOGREG || o->kind == O_LINREG || o->kind == O_COX) {
+        s->mcols = calloc(o->nfeat + 2, sizeof *s->mcols);
         if (s->mcols == NULL)
             return sr_error_set(err, SR_ENOMEM, "out of memory for output %s", o->name);
     }
@@ -529,7 +529,7 @@ static void ostate_free(ostate *s, const sr_output *o)
             free(s->vals[g].v);
     free(s->vals);
     if (s->mcols)
-        for (size_t j = 0; j <= o->nfeat; j++)
+        for (size_t j = 0; j <= o->nfeat + 1; j++)
             free(s->mcols[j].v);
     free(s->mcols);
     sr_km_free(s->km);
@@ -577,22 +577,31 @@ static int accumulate_model(xstate *x, const sr_output *o, ostate *s, sr_error *
         free(gr);
         return rc;
     }
+    /* columns: features, [Cox: event], label (Cox: time) */
+    int mc[SR_ENGINE_MAX_FEATURES + 2];
+    size_t nm = 0;
+    for (size_t j = 0; j < o->nfeat; j++)
+        mc[nm++] = o->feat[j];
+    if (o->kind == O_COX)
+        mc[nm++] = o->event_col;
+    mc[nm++] = o->label;
     for (size_t k = 0; k < x->nsel; k++) {
         size_t i = x->sel[k];
         int skip = 0;
-        for (size_t j = 0; j <= o->nfeat && !skip; j++) {
-            int c = j < o->nfeat ? o->feat[j] : o->label;
+        for (size_t j = 0; j < nm && !skip; j++) {
+            int c = mc[j];
             skip = x->colv[c].nul[i] ||
                    (p->cols[c].vt == VT_NUM && !isfinite(x->colv[c].num[i]));
         }
         if (skip)
             continue;
-        for (size_t j = 0; j <= o->nfeat; j++) {
-            int c = j < o->nfeat ? o->feat[j] : o->label;
+        for (size_t j = 0; j < nm; j++) {
+            int c = mc[j];
             double v = p->cols[c].vt == VT_BOOL ? x->colv[c].b[i] : x->colv[c].num[i];
-            if (j == o->nfeat && o->kind == O_LOGREG && v != 0 && v != 1)
-                return sr_error_set(err, SR_EFORMAT, "output %s: label value %g is not 0 or 1",
-                                    o->name, v);
+            int binary = (o->kind == O_LOGREG && j == nm - 1) || (o->kind == O_COX && j == nm - 2);
+            if (binary && v != 0 && v != 1)
+                return sr_error_set(err, SR_EFORMAT, "output %s: %s value %g is not 0 or 1",
+                                    o->name, o->kind == O_COX ? "event" : "label", v);
             if (dvec_push(&s->mcols[j], v, err))
                 return err->code;
         }
@@ -646,7 +655,7 @@ static int accumulate(xstate *x, const sr_output *o, ostate *s, sr_error *err)
 {
     if (group_cells(x, o, err))
         return err->code;
-    if (o->kind == O_LOGREG || o->kind == O_LINREG || o->kind == O_KM)
+    if (o->kind == O_LOGREG || o->kind == O_LINREG || o->kind == O_KM || o->kind == O_COX)
         return accumulate_model(x, o, s, err);
     const vec *v = o->col >= 0 ? &x->colv[o->col] : NULL;
     int isbool = o->col >= 0 && x->p->cols[o->col].vt == VT_BOOL;
@@ -1016,17 +1025,21 @@ static int finish_regression(const sr_plan *p, const sr_output *o, ostate *s, sr
     sr_model_data data;
     sr_model_array arr;
     sr_model_fit fit;
-    const double *xs[SR_ENGINE_MAX_FEATURES];
-    size_t n = s->mcols[o->nfeat].n;
+    const double *xs[SR_ENGINE_MAX_FEATURES + 1];
+    size_t nx = o->nfeat + (o->kind == O_COX ? 1 : 0); /* Cox: event column last */
+    size_t n = s->mcols[nx].n;
     int rc;
     memset(&fit, 0, sizeof fit);
     if (n == 0)
         return sr_error_set(err, SR_EINVAL, "output %s: no rows to fit", o->name);
-    for (size_t j = 0; j < o->nfeat; j++)
+    for (size_t j = 0; j < nx; j++)
         xs[j] = s->mcols[j].v;
-    if ((rc = sr_model_data_from_array(&data, &arr, xs, s->mcols[o->nfeat].v, n, o->nfeat, 0, err)))
+    if ((rc = sr_model_data_from_array(&data, &arr, xs, s->mcols[nx].v, n, nx, 0, err)))
         return sr_error_prefix(err, "output %s", o->name);
-    if (o->kind == O_LINREG) {
+    if (o->kind == O_COX) {
+        sr_cox_opts co = {o->ties, 0, 0};
+        rc = sr_cox_fit(&data, &co, &fit, err);
+    } else if (o->kind == O_LINREG) {
         sr_linreg_opts lo = {o->l2, o->intercept, o->standardize, threads};
         rc = sr_linreg_fit(&data, &lo, &fit, err);
     } else {
@@ -1110,7 +1123,7 @@ static int finish_output(const sr_plan *p, const sr_output *o, ostate *s, sr_rng
     }
     sr_km_point *pts = NULL;
     int rc = SR_OK;
-    if (o->kind == O_LOGREG || o->kind == O_LINREG) {
+    if (o->kind == O_LOGREG || o->kind == O_LINREG || o->kind == O_COX) {
         rc = finish_regression(p, o, s, rng, 2, jo, ni, err);
         goto done;
     }

@@ -8,6 +8,7 @@
 
 #include "engine_internal.h"
 #include "sealroom/dp.h"
+#include "sealroom/models.h"
 
 typedef struct pctx {
     sr_plan *p;
@@ -448,7 +449,7 @@ static const struct {
 } KINDS[] = {{"count", O_COUNT}, {"sum", O_SUM}, {"mean", O_MEAN}, {"variance", O_VARIANCE},
              {"histogram", O_HISTOGRAM}, {"quantiles", O_QUANTILES},
              {"logistic_regression", O_LOGREG}, {"linear_regression", O_LINREG},
-             {"kaplan_meier", O_KM}, {NULL, 0}};
+             {"kaplan_meier", O_KM}, {"cox_regression", O_COX}, {NULL, 0}};
 
 const char *sr_engine_kind_name(int kind)
 {
@@ -549,9 +550,9 @@ static int parse_privacy(pctx *c, sr_output *o, const json_t *pj, const char *wh
         return sr_error_set(err, SR_EFORMAT, "%s: resolution must be positive", w);
     if (get_num(pj, "grid", &o->grid, 0, w, err))
         return err->code;
-    if (o->kind == O_LINREG)
-        return sr_error_set(err, SR_EDENIED, "%s: linear regression has no DP variant in this "
-                            "engine version; declare \"privacy\": \"none\"", w);
+    if (o->kind == O_LINREG || o->kind == O_COX)
+        return sr_error_set(err, SR_EDENIED, "%s: %s has no DP variant in this engine version; "
+                            "declare \"privacy\": \"none\"", w, sr_engine_kind_name(o->kind));
     if (o->kind == O_LOGREG) {
         if (get_num(pj, "clip", &o->clip, 1, w, err))
             return err->code;
@@ -615,16 +616,53 @@ static int parse_model(pctx *c, sr_output *o, const json_t *oj, const char *what
 {
     sr_error *err = c->err;
     int is_reg = o->kind == O_LOGREG || o->kind == O_LINREG, is_km = o->kind == O_KM;
-    static const char *const reg_only[] = {"features", "label", "l2", "intercept", "standardize", NULL};
-    static const char *const km_only[] = {"time", "event", "times", NULL};
-    for (size_t i = 0; reg_only[i]; i++)
-        if (!is_reg && json_object_get(oj, reg_only[i]))
-            return sr_error_set(err, SR_EFORMAT, "%s: \"%s\" applies to regressions only", what,
-                                reg_only[i]);
-    for (size_t i = 0; km_only[i]; i++)
-        if (!is_km && json_object_get(oj, km_only[i]))
-            return sr_error_set(err, SR_EFORMAT, "%s: \"%s\" applies to kaplan_meier only", what,
-                                km_only[i]);
+    int is_cox = o->kind == O_COX;
+    static const struct {
+        const char *field;
+        int reg, km, cox;
+    } applies[] = {{"features", 1, 0, 1}, {"label", 1, 0, 0},    {"l2", 1, 0, 0},
+                   {"intercept", 1, 0, 0}, {"standardize", 1, 0, 0}, {"time", 0, 1, 1},
+                   {"event", 0, 1, 1},    {"times", 0, 1, 0},    {"ties", 0, 0, 1}};
+    for (size_t i = 0; i < sizeof applies / sizeof applies[0]; i++) {
+        int ok = (is_reg && applies[i].reg) || (is_km && applies[i].km) || (is_cox && applies[i].cox);
+        if (!ok && json_object_get(oj, applies[i].field))
+            return sr_error_set(err, SR_EFORMAT, "%s: \"%s\" does not apply to a %s", what,
+                                applies[i].field, sr_engine_kind_name(o->kind));
+    }
+    if (is_cox) {
+        const json_t *f = json_object_get(oj, "features");
+        if (!json_is_array(f) || json_array_size(f) == 0 ||
+            json_array_size(f) >= SR_ENGINE_MAX_FEATURES)
+            return sr_error_set(err, SR_EFORMAT, "%s: \"features\" must list 1..%d columns", what,
+                                SR_ENGINE_MAX_FEATURES - 1);
+        o->nfeat = json_array_size(f);
+        for (size_t i = 0; i < o->nfeat; i++) {
+            if (model_col(c, json_array_get(f, i), "feature", 1, &o->feat[i], what))
+                return err->code;
+            for (size_t k = 0; k < i; k++)
+                if (o->feat[k] == o->feat[i])
+                    return sr_error_set(err, SR_EFORMAT, "%s: feature \"%s\" listed twice", what,
+                                        c->p->cols[o->feat[i]].name);
+        }
+        if (model_col(c, json_object_get(oj, "time"), "time", 0, &o->time_col, what) ||
+            model_col(c, json_object_get(oj, "event"), "event", 1, &o->event_col, what))
+            return err->code;
+        o->label = o->time_col;
+        o->intercept = 0;
+        o->ties = SR_COX_EFRON;
+        const json_t *t = json_object_get(oj, "ties");
+        if (t != NULL) {
+            if (json_is_string(t) && strcmp(json_string_value(t), "efron") == 0)
+                o->ties = SR_COX_EFRON;
+            else if (json_is_string(t) && strcmp(json_string_value(t), "breslow") == 0)
+                o->ties = SR_COX_BRESLOW;
+            else
+                return sr_error_set(err, SR_EFORMAT, "%s: \"ties\" must be \"efron\" or \"breslow\"",
+                                    what);
+        }
+        if (json_object_get(oj, "group_by"))
+            return sr_error_set(err, SR_EFORMAT, "%s: regressions are not grouped", what);
+    }
     if (is_reg) {
         const json_t *f = json_object_get(oj, "features");
         if (!json_is_array(f) || json_array_size(f) == 0 ||
@@ -708,7 +746,7 @@ static int parse_output(pctx *c, const json_t *oj, size_t idx)
             return sr_error_set(err, SR_EFORMAT, "%s: name repeats outputs[%zu]", what, k);
     static const char *const keys[] = {"name", "type", "column", "group_by", "bins", "categories",
                                        "quantiles", "privacy", "features", "label", "l2", "intercept",
-                                       "standardize", "time", "event", "times", NULL};
+                                       "standardize", "time", "event", "times", "ties", NULL};
     if (check_keys(oj, keys, what, err))
         return err->code;
     const json_t *tj = json_object_get(oj, "type");
