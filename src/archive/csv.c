@@ -290,8 +290,57 @@ int sr_csv_parse_bool(const char *s, size_t n, int *out)
     return SR_EFORMAT;
 }
 
+/* Fast path of sr_csv_format_float for values with at most 6 decimals and
+ * 15 significant digits in %g's fixed-notation range (1e-4 <= |v| < 1e15):
+ * v is the double nearest to k / 10^d, so %.15g prints exactly the digits
+ * of k / 10^d (v is within 1.1e-16 relative of it, far inside half a unit
+ * of the 15th digit), and that text reads back to v. Writes that text and
+ * returns 1, or returns 0 to let snprintf decide. */
+static int format_float_fast(double v, char *out)
+{
+    static const double p10[7] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1e15))
+        return 0;
+    for (int d = 0; d <= 6; d++) {
+        double sc = v * p10[d];
+        if (fabs(sc) >= 1e15)
+            return 0; /* more than 15 significant digits */
+        int64_t k = (int64_t)nearbyint(sc);
+        if ((double)k / p10[d] != v)
+            continue;
+        uint64_t u = k < 0 ? (uint64_t)0 - (uint64_t)k : (uint64_t)k;
+        char digits[24];
+        int nd = 0;
+        do {
+            digits[nd++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        while (nd <= d)
+            digits[nd++] = '0'; /* leading zeros of the fraction: 0.00012 */
+        int frac = d;
+        while (frac > 0 && digits[d - frac] == '0')
+            frac--; /* trailing zeros of the fraction */
+        char *o = out;
+        if (v < 0)
+            *o++ = '-';
+        for (int i = nd - 1; i >= d; i--)
+            *o++ = digits[i];
+        if (frac > 0) {
+            *o++ = '.';
+            for (int i = d - 1; i >= d - frac; i--)
+                *o++ = digits[i];
+        }
+        *o = '\0';
+        return 1;
+    }
+    return 0;
+}
+
 void sr_csv_format_float(double v, char out[32])
 {
+    if (format_float_fast(v, out))
+        return;
     if (isnan(v)) {
         strcpy(out, "nan");
         return;

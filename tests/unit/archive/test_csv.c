@@ -210,6 +210,22 @@ static void test_value_parsers(void)
     CHECK_EQ_STR(out, "-0");
     sr_csv_format_float(1e100, out);
     CHECK_EQ_STR(out, "1e+100");
+    /* edges of the fast path, against the plain definition */
+    const double edge[] = {0.0001, 0.00012, 0.00001, 1e-5, 123456789012345.0, 999999999999999.0,
+                           1e15, 1234567890123456.0, 0.5, -0.5, 100.0, -100.25, 1e14 + 0.5,
+                           12345678901.234567, 0.000123456, 3.0e-4, 9.999999e-5, 0.1 + 0.7, 2.5e-7,
+                           -999999.999999, 4503599627370496.5, 0.0, 5e-324};
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        char ref[32];
+        for (int k = 15; k <= 17; k++) {
+            snprintf(ref, sizeof ref, "%.*g", k, edge[i]);
+            double rb = strtod(ref, NULL);
+            if (memcmp(&rb, &edge[i], 8) == 0)
+                break;
+        }
+        sr_csv_format_float(edge[i], out);
+        CHECK_EQ_STR(out, ref);
+    }
 }
 
 /* Random doubles: the shortest text parses back to the same bits, through
@@ -229,15 +245,30 @@ static void test_float_text_round_trip(void)
             if (!isfinite(v))
                 continue;
         } else {
-            v = (double)((int64_t)(x % 2000000) - 1000000) / 100.0; /* 2-decimal amounts */
+            int64_t k = (int64_t)(x % 2000000000) - 1000000000;
+            static const double scale[8] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7};
+            v = (double)k / scale[(x >> 40) % 8]; /* 0..7 decimals, incl. small values */
+            if (i % 4 == 0)
+                v = (double)((int64_t)(x % 2000000) - 1000000) / 100.0; /* 2-decimal amounts */
         }
         sr_csv_format_float(v, out);
+        /* the same text as the plain definition: first of %.15g/%.16g/%.17g
+         * that reads back */
+        char ref[32];
+        for (int k = 15; k <= 17; k++) {
+            snprintf(ref, sizeof ref, "%.*g", k, v);
+            double rb = strtod(ref, NULL);
+            if (memcmp(&rb, &v, 8) == 0)
+                break;
+        }
+        if (strcmp(ref, out) != 0 && bad++ < 5)
+            fprintf(stderr, "format %s, reference %s\n", out, ref);
         double back;
         if (sr_csv_parse_float(out, strlen(out), &back) != 0 || memcmp(&back, &v, 8) != 0) {
             if (bad++ < 5)
                 fprintf(stderr, "float text %s\n", out);
         }
-        if (i % 2 == 0 && strlen(out) > 9)
+        if (i % 4 == 0 && strlen(out) > 9)
             bad++; /* amounts print short: at most "-10000.00" */
     }
     CHECK_EQ_INT(bad, 0);
