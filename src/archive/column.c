@@ -194,10 +194,14 @@ void sr_date_format(int32_t days, char out[11])
 /* ---------------------------------------------------------------- chunks */
 
 /* Private open-addressing index from string to dictionary code, used while
- * a chunk is being built. A slot holds (hash << 32) | (code + 1), 0 = empty,
- * so a probe compares hashes without touching the dictionary. */
+ * a chunk is being built. A slot is 32 bits, (tag << 25) | (code + 1) with
+ * the top 7 bits of the string's hash as tag (0 = empty slot; codes are
+ * below SR_CHUNK_MAX_ROWS = 2^24), so most probes settle without touching
+ * the dictionary, and the slots of a 64K-entry dictionary fit in 256 KiB. */
+#define SLOT_CODE_BITS 25
+#define SLOT_CODE_MASK ((1u << SLOT_CODE_BITS) - 1)
 typedef struct dict_index {
-    uint64_t *slots;
+    uint32_t *slots;
     size_t nslots; /* power of two; load kept at or below 3/4 */
 } dict_index;
 
@@ -318,7 +322,7 @@ void sr_chunk_reset(sr_chunk *c)
         sr_buf_reset(&c->dict_bytes);
         dict_index *ix = c->dict_index;
         if (ix != NULL)
-            memset(ix->slots, 0, ix->nslots * sizeof(uint64_t));
+            memset(ix->slots, 0, ix->nslots * sizeof(uint32_t));
     }
 }
 
@@ -424,24 +428,31 @@ static inline int entry_equals(const sr_chunk *c, size_t k, const uint8_t *s, si
     return memcmp(p, s, n) == 0;
 }
 
-static int index_grow(dict_index *ix, size_t nslots, sr_error *err)
+/* (Re)builds the slots of c's index with nslots slots from the
+ * dictionary. *dup (if not NULL) is set when two entries are equal. */
+static int index_fill(sr_chunk *c, size_t nslots, int *dup, sr_error *err)
 {
-    uint64_t *slots = calloc(nslots, sizeof(uint64_t));
+    dict_index *ix = c->dict_index;
+    uint32_t *slots = calloc(nslots, sizeof(uint32_t));
     if (slots == NULL)
         return sr_error_set(err, SR_ENOMEM, "out of memory for a dictionary index");
-    size_t mask = nslots - 1;
-    for (size_t i = 0; i < ix->nslots; i++) {
-        uint64_t e = ix->slots[i];
-        if (e == 0)
-            continue;
-        size_t s = (size_t)(e >> 32) & mask;
-        while (slots[s] != 0)
-            s = (s + 1) & mask;
-        slots[s] = e;
-    }
     free(ix->slots);
     ix->slots = slots;
     ix->nslots = nslots;
+    size_t mask = nslots - 1;
+    for (size_t k = 0; k < c->dict_count; k++) {
+        const uint8_t *p = c->dict_bytes.data + c->dict_offsets[k];
+        size_t n = c->dict_offsets[k + 1] - c->dict_offsets[k];
+        uint32_t h = str_hash(p, n), tag = h >> SLOT_CODE_BITS;
+        size_t s = h & mask;
+        while (slots[s] != 0) {
+            uint32_t e = slots[s];
+            if (dup != NULL && (e >> SLOT_CODE_BITS) == tag && entry_equals(c, (e & SLOT_CODE_MASK) - 1, p, n))
+                *dup = 1;
+            s = (s + 1) & mask;
+        }
+        slots[s] = (tag << SLOT_CODE_BITS) | (uint32_t)(k + 1);
+    }
     return SR_OK;
 }
 
@@ -452,31 +463,11 @@ static int index_create(sr_chunk *c, int *dup, sr_error *err)
     dict_index *ix = calloc(1, sizeof *ix);
     if (ix == NULL)
         return sr_error_set(err, SR_ENOMEM, "out of memory for a dictionary index");
-    size_t nslots = 64;
-    while (nslots < 2 * (c->dict_count + 1))
-        nslots *= 2;
-    ix->slots = calloc(nslots, sizeof(uint64_t));
-    if (ix->slots == NULL) {
-        free(ix);
-        return sr_error_set(err, SR_ENOMEM, "out of memory for a dictionary index");
-    }
-    ix->nslots = nslots;
     c->dict_index = ix;
-    size_t mask = nslots - 1;
-    for (size_t k = 0; k < c->dict_count; k++) {
-        const uint8_t *p = c->dict_bytes.data + c->dict_offsets[k];
-        size_t n = c->dict_offsets[k + 1] - c->dict_offsets[k];
-        uint32_t h = str_hash(p, n);
-        size_t s = h & mask;
-        while (ix->slots[s] != 0) {
-            uint64_t e = ix->slots[s];
-            if (dup != NULL && (uint32_t)(e >> 32) == h && entry_equals(c, (uint32_t)e - 1, p, n))
-                *dup = 1;
-            s = (s + 1) & mask;
-        }
-        ix->slots[s] = ((uint64_t)h << 32) | (uint64_t)(k + 1);
-    }
-    return SR_OK;
+    size_t nslots = 64;
+    while (3 * nslots < 4 * (c->dict_count + 1))
+        nslots *= 2;
+    return index_fill(c, nslots, dup, err);
 }
 
 /* Finds s in the dictionary, adding it if new; *code receives its code. */
@@ -486,15 +477,15 @@ static int dict_lookup_add(sr_chunk *c, const uint8_t *s, size_t n, uint32_t *co
     if (c->dict_index == NULL && (rc = index_create(c, NULL, err)) != SR_OK)
         return rc;
     dict_index *ix = c->dict_index;
-    uint32_t h = str_hash(s, n);
+    uint32_t h = str_hash(s, n), tag = h >> SLOT_CODE_BITS;
     size_t mask = ix->nslots - 1;
     size_t slot = h & mask;
     for (;;) {
-        uint64_t e = ix->slots[slot];
+        uint32_t e = ix->slots[slot];
         if (e == 0)
             break;
-        if ((uint32_t)(e >> 32) == h) {
-            size_t k = (uint32_t)e - 1;
+        if ((e >> SLOT_CODE_BITS) == tag) {
+            size_t k = (e & SLOT_CODE_MASK) - 1;
             if (entry_equals(c, k, s, n)) {
                 *code = (uint32_t)k;
                 return SR_OK;
@@ -517,8 +508,8 @@ static int dict_lookup_add(sr_chunk *c, const uint8_t *s, size_t n, uint32_t *co
         return rc;
     size_t k = c->dict_count++;
     c->dict_offsets[k + 1] = (uint32_t)c->dict_bytes.len;
-    ix->slots[slot] = ((uint64_t)h << 32) | (uint64_t)(k + 1);
-    if (4 * c->dict_count > 3 * ix->nslots && (rc = index_grow(ix, ix->nslots * 2, err)) != SR_OK)
+    ix->slots[slot] = (tag << SLOT_CODE_BITS) | (uint32_t)(k + 1);
+    if (4 * c->dict_count > 3 * ix->nslots && (rc = index_fill(c, ix->nslots * 2, NULL, err)) != SR_OK)
         return rc;
     *code = (uint32_t)k;
     return SR_OK;
