@@ -441,6 +441,74 @@ static void test_dp_error_matches_scale(void)
     sr_batch_free(&b);
 }
 
+/* The exponential mechanism for quantiles draws exactly from its
+ * distribution: values 0,1,1,2,2,2,3,3,4,4 on the grid 0..4, median,
+ * epsilon 1, m 1: P[g_i] is proportional to exp(-(|L_i - 5| - 1) / 2) with
+ * L = (0, 1, 3, 6, 8). Chi-square over 20000 runs. */
+static void test_em_distribution(void)
+{
+    sr_error err = {0};
+    sr_schema s = {0};
+    s.ncols = 2;
+    snprintf(s.cols[0].name, SR_MAX_NAME, "pid");
+    s.cols[0].type = SR_TYPE_INT64;
+    snprintf(s.cols[1].name, SR_MAX_NAME, "x");
+    s.cols[1].type = SR_TYPE_FLOAT64;
+    sr_batch b;
+    static const double xs[10] = {0, 1, 1, 2, 2, 2, 3, 3, 4, 4};
+    CHECK_OK(sr_batch_init(&b, &s, 10, 0, &err), &err);
+    for (int i = 0; i < 10; i++) {
+        sr_chunk_append_i64(&b.cols[0], i, &err);
+        sr_chunk_append_f64(&b.cols[1], xs[i], &err);
+    }
+    b.nrows = 10;
+    sr_engine_dataset ds = {"o", &s};
+    json_t *r = json_loads(
+        "{\"analysis\": {\"sources\": {\"union\": [\"o\"]}},"
+        " \"outputs\": [{\"name\": \"q\", \"type\": \"quantiles\", \"column\": \"x\", \"quantiles\": [0.5],"
+        "   \"privacy\": {\"mechanism\": \"exponential\", \"epsilon\": 1, \"clamp\": [0, 4], \"grid\": 1}}],"
+        " \"privacy\": {\"epsilon\": 1, \"person_id\": \"pid\"}}", 0, NULL);
+    sr_plan *p = NULL;
+    CHECK_OK(sr_plan_new(r, &ds, 1, &p, &err), &err);
+    json_decref(r);
+    if (p == NULL) {
+        sr_batch_free(&b);
+        return;
+    }
+    sr_rng *rng = sr_rng_new_seed_u64(77, &err);
+    const int runs = 20000;
+    double hits[5] = {0};
+    for (int k = 0; k < runs; k++) {
+        memsrc m = {&b, 0};
+        sr_engine_source src = {"o", mem_next, &m, 0};
+        sr_engine_opts o = {rng, "test", 1, NULL};
+        json_t *res = NULL;
+        if (sr_engine_run(p, &src, 1, &o, &res, &err) != SR_OK) {
+            CHECK_MSG(0, "%s", err.msg);
+            break;
+        }
+        double v = json_number_value(json_object_get(json_array_get(json_object_get(
+            json_object_get(json_object_get(res, "outputs"), "q"), "quantiles"), 0), "value"));
+        if (v >= 0 && v <= 4 && v == floor(v))
+            hits[(int)v]++;
+        json_decref(res);
+    }
+    static const double gam[5] = {2, 1.5, 0.5, 0, 1};
+    double z = 0, chi = 0;
+    for (int i = 0; i < 5; i++)
+        z += exp(-gam[i]);
+    for (int i = 0; i < 5; i++) {
+        double e = runs * exp(-gam[i]) / z;
+        chi += (hits[i] - e) * (hits[i] - e) / e;
+    }
+    /* 4 degrees of freedom: P[chi2 > 23.5] = 1e-4 */
+    CHECK_MSG(chi < 23.5, "exponential mechanism chi2 %g (%g %g %g %g %g)", chi, hits[0], hits[1],
+              hits[2], hits[3], hits[4]);
+    sr_rng_free(rng);
+    sr_plan_free(p);
+    sr_batch_free(&b);
+}
+
 static void test_dp_quantile_and_seeded(void)
 {
     sr_error err = {0};
@@ -605,6 +673,7 @@ int main(void)
     SR_RUN(test_read_errors);
     SR_RUN(test_join);
     SR_RUN(test_dp_quantile_and_seeded);
+    SR_RUN(test_em_distribution);
     SR_RUN(test_dp_error_matches_scale);
     return sr_test_finish();
 }
