@@ -276,8 +276,11 @@ static int eval(xstate *x, const sr_expr *e, size_t n, sr_error *err)
             if (a->sc && b->sc) {
                 for (size_t i = 0; i < n; i++) {
                     size_t la, lb;
-                    const char *sa = sr_chunk_str(a->sc, i, &la), *sb = sr_chunk_str(b->sc, i, &lb);
                     on[i] = a->nul[i] || b->nul[i];
+                    ob[i] = 0;
+                    if (on[i])
+                        continue; /* never touch the codes of NULL rows */
+                    const char *sa = sr_chunk_str(a->sc, i, &la), *sb = sr_chunk_str(b->sc, i, &lb);
                     ob[i] = (uint8_t)((la == lb && memcmp(sa, sb, la) == 0) == want);
                 }
             } else if (a->sc || b->sc) {
@@ -288,7 +291,7 @@ static int eval(xstate *x, const sr_expr *e, size_t n, sr_error *err)
                     return err->code;
                 for (size_t i = 0; i < n; i++) {
                     on[i] = cv->nul[i];
-                    ob[i] = (uint8_t)((x->lut[cv->sc->v.codes[i]] == 0) == want);
+                    ob[i] = !on[i] && (uint8_t)((x->lut[cv->sc->v.codes[i]] == 0) == want);
                 }
             } else {
                 memset(ob, (strcmp(a->lit, b->lit) == 0) == want, n);
