@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "sealroom/attest.h"
@@ -161,6 +162,12 @@ static int check_inputs(const json_t *in, sr_error *err)
             return sr_error_set(err, SR_EFORMAT, "%s: archive_id is not 16 bytes of hex", what);
         if ((rc = get_hex32(e, "manifest_sha256", b32, what, err)) != SR_OK)
             return rc;
+        for (size_t j = 0; j < i; j++) {
+            const json_t *o = json_array_get(in, j);
+            if (strcmp(json_string_value(json_object_get(o, "owner_id")), owner) == 0 &&
+                strcasecmp(json_string_value(json_object_get(o, "archive_id")), aid) == 0)
+                return sr_error_set(err, SR_EFORMAT, "%s: dataset %s/%s listed twice", what, owner, aid);
+        }
     }
     return SR_OK;
 }
@@ -513,11 +520,14 @@ static int check_cert(vctx *v, char *detail, size_t cap, sr_error *err)
     json_array_foreach(v->st_inputs, i, e)
     {
         char id[SR_OWNER_ID_MAX + 40];
-        snprintf(id, sizeof id, "%s/%s", json_string_value(json_object_get(e, "owner_id")),
-                 json_string_value(json_object_get(e, "archive_id")));
-        for (char *p = id; *p; p++)
-            if (*p >= 'A' && *p <= 'F')
-                *p = (char)(*p - 'A' + 'a');
+        int olen = snprintf(id, sizeof id, "%s/", json_string_value(json_object_get(e, "owner_id")));
+        uint8_t aid[16];
+        if (olen < 0 || (size_t)olen + 33 > sizeof id ||
+            sr_hex_decode_exact(json_string_value(json_object_get(e, "archive_id")), aid, 16, err) != SR_OK) {
+            rc = sr_error_set(err, SR_EINTERNAL, "statement input %zu", i);
+            goto out;
+        }
+        sr_hex_encode(aid, 16, id + olen); /* the KMS writes lowercase hex */
         int found = 0;
         size_t j;
         json_t *d;
@@ -621,13 +631,15 @@ static int reread_history(vctx *v, const snap *s, const sr_gate_event *ev, size_
     if (nev == 0 || ev[nev - 1].pos < pos)
         return sr_error_set(err, SR_EVERIFY, "the snapshot position seq %llu is beyond the ledger's end",
                             (unsigned long long)pos);
-    int64_t threshold = -1;
+    int64_t threshold = -1, n_owners = -1;
     size_t counted = 0;
     int approved[SR_GATE_MAX_OWNERS] = {0};
     for (size_t i = 0; i < nev && ev[i].pos <= pos; i++) {
         const sr_gate_event *e = &ev[i];
-        if (strcmp(e->kind, "create") == 0 || (strcmp(e->kind, "owners") == 0 && e->applied))
+        if (strcmp(e->kind, "create") == 0 || (strcmp(e->kind, "owners") == 0 && e->applied)) {
             threshold = e->threshold;
+            n_owners = (int64_t)e->n_owners;
+        }
         else if (strcmp(e->kind, "revoke") == 0 && memcmp(e->word, v->compose, 32) == 0)
             return sr_error_set(err, SR_EDENIED, "revoked by %s at seq %llu, at or before the snapshot", e->signer_id,
                                 (unsigned long long)e->pos);
@@ -646,9 +658,11 @@ static int reread_history(vctx *v, const snap *s, const sr_gate_event *ev, size_
                                 s->ids[j], s->addrs[j][0], s->addrs[j][1], (unsigned long long)pos);
         counted++;
     }
-    if (threshold != s->threshold)
-        return sr_error_set(err, SR_EVERIFY, "the gate's threshold at seq %llu was %lld, the snapshot says %lld",
-                            (unsigned long long)pos, (long long)threshold, (long long)s->threshold);
+    if (threshold != s->threshold || n_owners != s->owners)
+        return sr_error_set(err, SR_EVERIFY,
+                            "the gate at seq %llu had k=%lld of %lld owners, the snapshot says k=%lld of %lld",
+                            (unsigned long long)pos, (long long)threshold, (long long)n_owners,
+                            (long long)s->threshold, (long long)s->owners);
     snprintf(detail, cap, "re-read from the ledger: %zu approvals at seq %llu (k=%lld), not revoked, not frozen",
              counted, (unsigned long long)pos, (long long)threshold);
     return SR_OK;

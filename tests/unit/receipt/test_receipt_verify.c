@@ -582,6 +582,7 @@ ST_EDIT(rs_gate_snapshot, cvm_sk, json_object_set_new(json_object_get(st, "gate"
 ST_EDIT(rs_inputs, cvm_sk, set_str(json_array_get(json_object_get(st, "inputs"), 1), "archive_id",
                                    "0123456789abcdef0123456789abcdef"))
 ST_EDIT(rs_inputs_drop, cvm_sk, json_array_remove(json_object_get(st, "inputs"), 1))
+ST_EDIT(rs_inputs_dup, cvm_sk, json_array_set(json_object_get(st, "inputs"), 1, json_array_get(json_object_get(st, "inputs"), 0)))
 ST_EDIT(rs_created, cvm_sk, json_object_set_new(st, "created", json_integer(created - 3600)))
 
 /* another key replaces the run key and signs the statement */
@@ -797,6 +798,7 @@ static const tamper tampers[] = {
     {"statement.gate.snapshot re-signed", rs_gate_snapshot, NULL, "kms-certificate", 0},
     {"statement.inputs archive re-signed", rs_inputs, NULL, "kms-certificate", 0},
     {"statement.inputs dropped, re-signed", rs_inputs_drop, NULL, "kms-certificate", 0},
+    {"statement.inputs duplicated, re-signed", rs_inputs_dup, NULL, "format", 0},
     {"statement.created before the certificate, re-signed", rs_created, NULL, "kms-certificate", 0},
     {"run key swapped, re-signed by it", t_swap_key, NULL, "report-data", 0},
     /* certificate fields, re-signed by the KMS root */
@@ -942,6 +944,21 @@ static void test_gate_reread(void)
     pc.kms_certificate = cert_k;
     json_t *r_k = build(&pc);
     CHECK_EQ_STR(verify_first(r_k, &pol, &rep), "gate-approvals");
+
+    /* a snapshot that lies about the number of owners */
+    json_t *snap_n = json_deep_copy(gate_snap);
+    json_object_set_new(snap_n, "owners", json_integer(4));
+    doc = json_deep_copy(cert_doc);
+    json_object_set_new(doc, "gate", snap_n);
+    json_t *cert_n = sign_cert(doc, kms_sk);
+    json_decref(doc);
+    pc.kms_certificate = cert_n;
+    json_t *r_n = build(&pc);
+    CHECK_EQ_STR(verify_first(r_n, &nog, &rep), "");
+    CHECK_EQ_STR(verify_first(r_n, &pol, &rep), "gate-approvals");
+    CHECK_CONTAINS(rep.checks[7].detail, "k=2 of 3 owners");
+    json_decref(cert_n);
+    json_decref(r_n);
 
     /* bank-c now approves and then revokes: after the snapshot, so the old receipt still verifies */
     sr_gate *g = NULL;
