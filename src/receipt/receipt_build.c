@@ -18,6 +18,14 @@ int sr_receipt_build(const sr_receipt_parts *p, json_t **out, sr_error *err)
         p->cvm_pub == NULL || p->quote == NULL || p->event_log == NULL || p->kms_nonce == NULL ||
         p->kms_certificate == NULL || p->inputs == NULL || p->tee == NULL || p->run_id == NULL)
         return sr_error_set(err, SR_EINVAL, "receipt: missing part");
+    if (strcmp(p->tee, "tdx") != 0 && strcmp(p->tee, "simulated") != 0)
+        return sr_error_set(err, SR_EINVAL, "receipt: tee must be \"tdx\" or \"simulated\"");
+    uint8_t derived[SR_SECP_PUBKEY_LEN];
+    int krc = sr_secp_pubkey(p->cvm_sk, derived, err);
+    if (krc != SR_OK)
+        return krc;
+    if (memcmp(derived, p->cvm_pub, sizeof derived) != 0)
+        return sr_error_set(err, SR_EINVAL, "receipt: cvm_pub is not the public key of cvm_sk");
     const char *cert_payload = json_string_value(json_object_get(p->kms_certificate, "payload"));
     if (cert_payload == NULL)
         return sr_error_set(err, SR_EINVAL, "receipt: KMS certificate has no payload");
@@ -49,6 +57,10 @@ int sr_receipt_build(const sr_receipt_parts *p, json_t **out, sr_error *err)
     if (stext == NULL)
         return sr_error_set(err, SR_ENOMEM, "receipt: out of memory");
     sr_sha256_ctx *c = sr_sha256_new();
+    if (c == NULL) {
+        free(stext);
+        return sr_error_set(err, SR_ENOMEM, "receipt: out of memory");
+    }
     sr_sha256_update(c, SR_RECEIPT_SIG_LABEL, sizeof SR_RECEIPT_SIG_LABEL - 1);
     sr_sha256_update(c, stext, strlen(stext));
     sr_sha256_final(c, h);

@@ -1009,6 +1009,23 @@ static void test_not_object(void)
     json_decref(v);
 }
 
+static void test_build_refuses(void)
+{
+    sr_error err;
+    json_t *r = NULL;
+    sr_receipt_parts p = good_parts();
+    p.cvm_pub = other_pub; /* not cvm_sk's key */
+    CHECK(sr_receipt_build(&p, &r, &err) == SR_EINVAL);
+    CHECK_CONTAINS(err.msg, "cvm_pub");
+    p = good_parts();
+    p.tee = "sgx";
+    CHECK(sr_receipt_build(&p, &r, &err) == SR_EINVAL);
+    p = good_parts();
+    p.kms_certificate = inputs; /* no payload */
+    CHECK(sr_receipt_build(&p, &r, &err) == SR_EINVAL);
+    CHECK(r == NULL);
+}
+
 int main(void)
 {
     SR_RUN(setup);
@@ -1017,6 +1034,7 @@ int main(void)
     SR_RUN(test_tamper);
     SR_RUN(test_gate_reread);
     SR_RUN(test_not_object);
+    SR_RUN(test_build_refuses);
     json_decref(inputs);
     json_decref(gate_snap);
     json_decref(cert_doc);
