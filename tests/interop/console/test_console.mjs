@@ -72,8 +72,10 @@ try {
   check((await cardio.locator('th.name .cname').innerText()) === 'Cardio-renal cohort study', 'consortium name');
   check((await cardio.locator('td.owners').innerText()).trim() === '3', 'owners count 3');
   check((await insur.locator('td.owners').innerText()).trim() === '2', 'second consortium owners count 2');
-  // 600 + 400 rows sealed for the newest recipe's archives
-  check((await cardio.locator('td.records').innerText()).trim() === '1000', 'records = rows of the newest manifests (1000)');
+  // newest manifest per dataset: hospital-a 700 (the pending run's archive), hospital-b 400;
+  // not the sum over every archive seen (600 + 600 + 700 + 3 × 400)
+  check((await cardio.locator('td.records').innerText()).trim() === '1100', 'records = rows of the newest manifests (1100)');
+  check((await insur.locator('td.records').innerText()).trim() === '0', 'no dataset seen for the second consortium');
   const crit = async (row) => Promise.all([1, 2, 3].map((i) => row.locator(`td.c${i} .badge`).innerText()));
   const cc = await crit(cardio);
   // bank-c is PCI-grade only: HIPAA / GDPR-grade is partial (2 of 3 owners)

@@ -19,9 +19,10 @@ X=$(addr_of x.key); Y=$(addr_of y.key)
 write_recipe recipe.json 1.5 v1
 write_recipe recipe2.json 0.5 v2
 write_recipe recipe3.json 0.5 v3
-make_csv a.csv A 600; make_csv b.csv B 400
+# hospital-a's newest dataset (the pending run's) has 700 rows: records = 700 + 400
+make_csv a.csv A 600; make_csv a3.csv A 700; make_csv b.csv B 400; cp a.csv a2.csv
 for r in "" 2 3; do
-  seal hospital-a a.key a.csv a$r.tar recipe$r.json 5
+  seal hospital-a a.key "a$r.csv" a$r.tar recipe$r.json 5
   seal hospital-b b.key b.csv b$r.tar recipe$r.json 5
 done
 "$S" quote sim-init sim >/dev/null
