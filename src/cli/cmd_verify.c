@@ -60,7 +60,7 @@ static int read_root(const char *path, sr_buf *out, sr_error *err)
     return SR_OK;
 }
 
-static void print_human(const sr_receipt_report *r, const char *path)
+static void print_human(const sr_receipt_report *r, const char *path, const char *claimed_tee)
 {
     printf("receipt %s\n", path);
     for (size_t i = 0; i < r->nchecks; i++) {
@@ -78,7 +78,13 @@ static void print_human(const sr_receipt_report *r, const char *path)
                 first = r->checks[i].name;
                 break;
             }
-        printf("INVALID: %s failed%s\n", first, sim ? " (SIMULATED TEE)" : "");
+        if (sim)
+            printf("INVALID: %s failed (SIMULATED TEE)\n", first);
+        else if (strcmp(first, "quote-chain") == 0 && claimed_tee != NULL && strcmp(claimed_tee, "simulated") == 0)
+            printf("INVALID: %s failed (the receipt claims a SIMULATED TEE: accepting one needs --allow-simulated "
+                   "and its root with --root)\n", first);
+        else
+            printf("INVALID: %s failed\n", first);
     }
 }
 
@@ -186,7 +192,7 @@ int sr_cmd_verify(int argc, char **argv)
             printf("%s\n", s);
         free(s);
     } else {
-        print_human(rep, path);
+        print_human(rep, path, json_string_value(json_object_get(receipt, "tee")));
     }
     status = rep->valid ? SR_EXIT_OK : SR_EXIT_FAIL;
     free(rep);

@@ -59,7 +59,7 @@ PY
 # no --allow-simulated / only the Intel root: quote-chain fails, exit 1
 set +e
 out=$("$S" verify receipt.json --root sim --kms-root "$PUB"); rc=$?
-[ $rc -eq 1 ] && grep -q "✗ quote-chain" <<<"$out" && grep -q "^INVALID: quote-chain" <<<"$out" \
+[ $rc -eq 1 ] && grep -q "✗ quote-chain" <<<"$out" && grep -q "^INVALID: quote-chain failed (the receipt claims a SIMULATED TEE" <<<"$out" \
   || fail "without --allow-simulated: rc $rc $out"
 out=$("$S" verify receipt.json --allow-simulated --kms-root "$PUB"); rc=$?
 [ $rc -eq 1 ] && grep -q "✗ quote-chain" <<<"$out" || fail "Intel root only: rc $rc $out"
