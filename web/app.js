@@ -371,7 +371,8 @@
     }
     if (run.reason && run.status !== 'done') {
       parts.push(h('p', { class: `card reason ${run.status === 'refused' || run.status === 'failed' ? 'bad' : ''}`, id: 'run-reason' },
-        h('strong', {}, run.status === 'refused' ? 'Refused: ' : run.status === 'failed' ? 'Failed: ' : 'Note: '), run.reason));
+        h('strong', {}, run.status === 'refused' ? 'Refused: ' : run.status === 'failed' ? 'Failed: ' : 'Note: '), run.reason,
+        run.status === 'refused' ? [' · ', h('a', { href: `#/approvals/${run.compose_hash}` }, 'approval console')] : null));
     }
     if (run.status === 'done' && run.payload) {
       const p = run.payload.privacy || {};

@@ -356,9 +356,9 @@ static json_t *consortium_json(sr_serve *s, const char *spec, const seen_dataset
         }
     }
     j = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:s,s:I,s:I}", "gate", spec, "backend", sr_gate_backend(g),
-                  "name", cfg.name, "app", app, "threshold", (json_int_t)cfg.threshold, "chain_id", (json_int_t)dom.chain_id,
-                  "owners", owners, "criteria", criteria, "status", live, "records", (json_int_t)records,
-                  "datasets", (json_int_t)datasets);
+                  "name", cfg.name, "app", app, "threshold", (json_int_t)cfg.threshold, "chain_id",
+                  (json_int_t)dom.chain_id, "owners", owners, "criteria", criteria, "status", live, "records",
+                  (json_int_t)records, "datasets", (json_int_t)datasets);
     sr_gate_close(g);
     return j;
 }
