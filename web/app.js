@@ -83,6 +83,10 @@
     return h('span', { class: `badge ${kind}`, title: title || null }, text || kind);
   }
 
+  function scroller(label, table) {
+    return h('div', { class: 'table-wrap', role: 'region', 'aria-label': label, tabindex: 0 }, table);
+  }
+
   function errorBox(e) {
     return h('p', { class: 'error', role: 'alert' }, String(e && e.message ? e.message : e));
   }
@@ -165,7 +169,7 @@
       h('h1', {}, 'Cross-silo cohorts'),
       h('p', { class: 'lede' }, `${list.length} consortia · ${live} live. Each consortium pins its recipes by compose hash; ` +
         'the KMS releases per-dataset keys only to an attested VM running an approved recipe.'),
-      filter, table, empty,
+      filter, scroller('Consortia', table), empty,
       h('p', { class: 'muted small' }, 'Match / partial / miss reflect the current state of each consortium\'s gate ' +
         '(owners, jurisdictions, grades) against the criteria. Records: rows of the newest signed manifest of each ' +
         'dataset this service has run on.'));
@@ -298,9 +302,9 @@
         : r.status === 'done' && r.detail && r.detail.epsilon_spent !== undefined
           ? `ε = ${fmtNum(r.detail.epsilon_spent)} spent` : (r.reason || '')))));
     view.replaceChildren(h('h1', {}, 'Runs'),
-      runs.length ? h('table', { class: 'runs' }, h('caption', {}, 'Most recent first'),
+      runs.length ? scroller('Runs', h('table', { class: 'runs' }, h('caption', {}, 'Most recent first'),
         h('thead', {}, h('tr', {}, ['run', 'created', 'status', 'compose hash', 'detail'].map((t) => h('th', { scope: 'col' }, t)))),
-        tbody) : h('p', { class: 'muted' }, 'No runs yet.'));
+        tbody)) : h('p', { class: 'muted' }, 'No runs yet.'));
   }
 
   function cellValue(cell) {
@@ -390,7 +394,7 @@
       parts.push(h('p', { class: 'headline' }, h('span', { id: 'epsilon' }, `ε = ${fmtNum(eps)}`), ' · ',
         h('span', { id: 'verdict', class: vclass }, vtext),
         run.receipt.tee === 'simulated' ? [' · ', badge('partial', 'simulated TEE', 'The quote is rooted at a simulated TEE, not Intel TDX')] : null));
-      parts.push(outputsTable(run.payload));
+      parts.push(scroller('Aggregate', outputsTable(run.payload)));
       parts.push(h('p', { class: 'muted small' }, `privacy budget of this run: ε spent ${fmtNum(eps)}` +
         (p.delta_spent ? `, δ spent ${fmtNum(p.delta_spent)}` : '') +
         (p.epsilon_budget !== undefined ? ` of ε ${fmtNum(p.epsilon_budget)} declared` : '')));

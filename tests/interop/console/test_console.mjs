@@ -151,6 +151,31 @@ try {
   check(checks.length > 0 && checks.every((c) => c[1] === '✓'), `every receipt link ✓: ${JSON.stringify(checks)}`);
   await page.screenshot({ path: path.join(ART, 'run-done.png'), fullPage: true });
 
+  // what the page shows when a link fails, and when the verification cannot be had
+  // (the service's answers replaced in the browser; nothing else changes)
+  await page.route('**/verification', (r) => r.fulfill({ status: 200, contentType: 'application/json',
+    body: JSON.stringify({ valid: false, tee: 'simulated', checks: [
+      { name: 'format', ok: true, detail: 'fields' },
+      { name: 'payload-hash', ok: false, detail: 'SHA-256 of the payload differs from the statement' },
+      { name: 'gate-approvals', ok: null, detail: 'skipped' }] }) }));
+  await page.goto(`${BASE}/#/runs`);
+  await open(`#/runs/${DONE}`);
+  check((await text('#verdict')) === '✗ not verified', 'a failed link: ✗ not verified');
+  const marks = await page.locator('li.check .mark').allInnerTexts();
+  check(JSON.stringify(marks) === JSON.stringify(['✓', '✗', '–']), `marks for pass / fail / skipped: ${marks}`);
+  await page.unroute('**/verification');
+  const before501 = consoleErrors.length;
+  await page.route('**/verification', (r) => r.fulfill({ status: 501, contentType: 'application/json',
+    body: JSON.stringify({ error: { code: 'unimplemented', message: 'not in this build' } }) }));
+  await page.goto(`${BASE}/#/runs`);
+  await open(`#/runs/${DONE}`);
+  check((await text('#verdict')) === 'verification unavailable' &&
+    (await text('#verification-unavailable')).includes('verification unavailable'), 'no verification: "verification unavailable"');
+  check((await text('#epsilon')) === 'ε = 1.5', 'no verification: the aggregate is still shown');
+  await page.unroute('**/verification');
+  const extra501 = consoleErrors.splice(before501);
+  check(extra501.length > 0 && extra501.every((e) => e.includes('501')), `only the simulated 501 was logged: ${extra501}`);
+
   await open(`#/runs/${REFUSED}`);
   check((await text('#run-status')) === 'refused', 'refused run status');
   check((await text('#run-reason')).includes('revoked by bank-c'), `refused reason: ${await text('#run-reason')}`);
@@ -158,6 +183,15 @@ try {
 
   await open(`#/runs/${PENDING}`);
   check((await text('p.quorum')).includes('1 / 2 quorum'), 'pending run shows its quorum');
+
+  // a narrow screen
+  await page.setViewportSize({ width: 390, height: 844 });
+  await open('#/consortia');
+  check(await page.locator('tr.consortium[data-name="Cardio-renal cohort study"]').isVisible(), 'dashboard on a narrow screen');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(overflow <= 0, `narrow screen: the page does not scroll sideways (${overflow}px), the table does`);
+  await page.screenshot({ path: path.join(ART, 'consortia-narrow.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // the console escapes what it renders: a hostile route never becomes markup, and the
   // API's refusal of a malformed hash is shown (its HTTP 400 is the only expected error)
