@@ -44,6 +44,11 @@ done
 grep -q "^VALID (SIMULATED TEE" <<<"$out" || fail "verdict: $out"
 grep -q "NOT re-read (no --gate)" <<<"$out" || fail "snapshot not re-read is said: $out"
 
+# an independent Python implementation of the hash, signature, REPORTDATA, RTMR3 and certificate
+# checks agrees, and refuses the tampered copies below
+$PY "$SR_SOURCE_DIR/tests/interop/receipt/independent_check.py" receipt.json "$PUB" >/dev/null \
+  || fail "independent check of the valid receipt"
+
 # --json
 "$S" verify receipt.json --allow-simulated --root sim/root.pem --kms-root "$PUB" --json > report.json \
   || fail "--json exit"
@@ -84,6 +89,9 @@ for t in payload:payload-hash nonce:report-data log:rtmr3-replay; do
   f=t_${t%%:*}.json; c=${t#*:}
   set +e; out=$("$S" verify "$f" --allow-simulated --root sim --kms-root "$PUB"); rc=$?; set -e
   [ $rc -eq 1 ] && grep -q "✗ $c" <<<"$out" && grep -q "^INVALID: $c failed" <<<"$out" || fail "tampered $f: rc $rc $out"
+  if $PY "$SR_SOURCE_DIR/tests/interop/receipt/independent_check.py" "$f" "$PUB" >/dev/null 2>&1; then
+    fail "the independent check accepted $f"
+  fi
 done
 
 # --gate: approvals and the KMS root re-read from the ledger; a later revocation does not
