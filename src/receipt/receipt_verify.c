@@ -66,9 +66,10 @@ static void add(sr_receipt_report *rep, const char *name, int ok, const char *fm
     va_start(ap, fmt);
     vsnprintf(c->detail, sizeof c->detail, fmt, ap);
     va_end(ap);
-    /* details are shown on a terminal: no control characters from the input */
+    /* details are shown on a terminal and in JSON: printable ASCII only (no
+     * control characters, no UTF-8 sequence cut by the truncation) */
     for (char *p = c->detail; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
             *p = '?';
 }
 

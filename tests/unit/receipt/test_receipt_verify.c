@@ -1007,6 +1007,24 @@ static void test_not_object(void)
     CHECK(json_is_null(json_object_get(json_array_get(json_object_get(j, "checks"), 8), "ok")));
     json_decref(j);
     json_decref(v);
+    /* a field name with UTF-8 and control characters, cut inside a sequence by the detail's bound */
+    v = json_object();
+    char key[200];
+    size_t k = 0;
+    key[k++] = '\x1b';
+    while (k + 2 < sizeof key) {
+        key[k++] = (char)0xc3;
+        key[k++] = (char)0xa9;
+    }
+    key[k] = '\0';
+    json_object_set_new(v, key, json_true());
+    CHECK_EQ_STR(verify_first(v, &pol, &rep), "format");
+    for (const char *p = rep.checks[0].detail; *p; p++)
+        CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+    j = sr_receipt_report_json(&rep);
+    CHECK(j != NULL);
+    json_decref(j);
+    json_decref(v);
 }
 
 static void test_build_refuses(void)
