@@ -132,7 +132,11 @@
       const row = h('tr', { class: 'consortium', 'data-name': c.name, 'data-status': c.status },
         h('th', { scope: 'row', class: 'name' },
           h('span', { class: 'cname' }, c.name),
-          h('span', { class: 'meta' }, `${c.backend} · app ${short(c.app)} · k = ${c.threshold}`)),
+          h('span', { class: 'meta' }, `${c.backend} · app ${short(c.app)} · k = ${c.threshold}`),
+          h('details', { class: 'more' }, h('summary', {}, 'owners and criteria'),
+            h('ul', {}, owners.map((o) => h('li', {}, h('strong', {}, o.id), ` · ${o.jurisdiction || '?'} · ${o.grades || '—'} `,
+              h('code', { title: o.address }, short(o.address, 4))))),
+            h('ul', {}, results.map((r, i) => h('li', {}, `criteria ${i + 1}: ${r.result} — ${r.detail || ''}`))))),
         h('td', { class: 'owners num', title: owners.map((o) => `${o.id} (${o.jurisdiction || '?'}; ${o.grades || '—'})`).join('\n') },
           String(owners.length)),
         h('td', { class: 'records num', title: `${c.records ?? 0} rows in ${c.datasets ?? 0} sealed dataset(s) seen by this service` },
@@ -258,7 +262,9 @@
       return h('li', { class: `owner ${st}`, 'data-owner': o.id, 'data-state': st },
         h('span', { class: 'oid' }, o.id),
         h('span', { class: 'addr', title: o.address }, short(o.address, 4)),
-        badge(st === 'signed' ? 'match' : st === 'revoked' ? 'miss' : 'partial', st),
+        h('span', {}, badge(st === 'signed' ? 'match' : st === 'revoked' ? 'miss' : 'partial', st),
+          st === 'signed' && o.pos !== null && o.pos !== undefined
+            ? h('span', { class: 'muted small' }, ` at ${gate.pos_unit || 'seq'} ${o.pos}`) : null),
         st === 'pending' && !revokedBy && !gate.frozen
           ? copyable(`sealroom approve --gate ${spec} --compose-hash ${hex} --key ${o.id}.key`, `Copy the approve command for ${o.id}`)
           : null);

@@ -84,6 +84,9 @@ try {
   check(ic[0] === 'partial' && ic[1] === 'miss' && ic[2] === 'miss', `criteria cells of the second consortium: ${ic}`);
   check((await cardio.locator('td.status').innerText()).trim() === 'live', 'cohort is live (an allowed recipe)');
   check((await insur.locator('td.status').innerText()).trim() === 'forming', 'second consortium is forming');
+  await cardio.locator('details.more summary').click();
+  const more = await cardio.locator('details.more').innerText();
+  check(more.includes('hospital-a · EU-DE · HIPAA,GDPR') && more.includes('bank-c · US · PCI'), `owner details: ${more}`);
   await page.screenshot({ path: path.join(ART, 'consortia.png'), fullPage: true });
 
   // the filter: criteria 2 (multi-jurisdiction) hides the consortium that misses it
