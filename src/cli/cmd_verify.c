@@ -16,7 +16,7 @@ const char sr_cmd_verify_summary[] = "verify a run's receipt: signature, quote, 
 
 static void usage(void)
 {
-    printf("Usage: sealroom verify RECEIPT.json [--gate SPEC] [--kms-root HEX] [--root PEM]...\n"
+    printf("Usage: sealroom verify RECEIPT.json [--gate SPEC] [--kms-root HEX|FILE] [--root PEM]...\n"
            "                      [--allow-simulated] [--json]\n"
            "\n"
            "Checks a receipt offline and prints one line per link, with a check mark or a cross:\n"
@@ -33,8 +33,8 @@ static void usage(void)
            "Options:\n"
            "  --gate SPEC        re-read the approvals and the KMS root key from the gate\n"
            "                     (ledger:PATH or evm:RPC_URL@0xADDRESS)\n"
-           "  --kms-root HEX     the consortium's KMS root public key (33 bytes, hex); with --gate it\n"
-           "                     must equal the key the gate records\n"
+           "  --kms-root HEX     the consortium's KMS root public key (33 bytes, hex, or a file holding\n"
+           "                     it, e.g. KMS_DIR/root.pub); with --gate it must equal the gate's\n"
            "  --root PEM         pin this TEE root (a PEM/DER file, or a simulated-TEE folder holding\n"
            "                     root.pem) instead of the Intel SGX Root CA; repeatable\n"
            "  --allow-simulated  accept a quote from a simulated TEE (its root must be given with --root)\n"
@@ -130,8 +130,24 @@ int sr_cmd_verify(int argc, char **argv)
     uint8_t kpub[SR_SECP_PUBKEY_LEN];
     sr_error err;
     sr_error_clear(&err);
-    if (kms_root != NULL && sr_hex_decode_exact(kms_root, kpub, sizeof kpub, &err) != SR_OK)
-        return sr_cli_usage_error(cmd, "--kms-root must be a 33-byte public key in hex");
+    if (kms_root != NULL && sr_hex_decode_exact(kms_root, kpub, sizeof kpub, &err) != SR_OK) {
+        /* or a file holding it (e.g. the KMS folder's root.pub) */
+        sr_buf kb;
+        sr_buf_init(&kb);
+        int ok = sr_file_read(kms_root, 256, &kb, &err) == SR_OK;
+        char text[257] = "";
+        if (ok) {
+            size_t n = kb.len;
+            if (n > 0)
+                memcpy(text, kb.data, n);
+            while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+                n--;
+            text[n] = '\0';
+        }
+        sr_buf_free(&kb);
+        if (!ok || sr_hex_decode_exact(text, kpub, sizeof kpub, &err) != SR_OK)
+            return sr_cli_usage_error(cmd, "--kms-root must be a 33-byte public key in hex, or a file holding one");
+    }
 
     int status = SR_EXIT_FAIL;
     sr_buf rbuf[MAX_ROOTS], file;

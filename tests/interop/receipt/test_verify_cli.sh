@@ -49,6 +49,9 @@ grep -q "NOT re-read (no --gate)" <<<"$out" || fail "snapshot not re-read is sai
 $PY "$SR_SOURCE_DIR/tests/interop/receipt/independent_check.py" receipt.json "$PUB" >/dev/null \
   || fail "independent check of the valid receipt"
 
+# --kms-root as a file
+"$S" verify receipt.json --allow-simulated --root sim --kms-root kms/root.pub >/dev/null || fail "--kms-root FILE"
+
 # --json
 "$S" verify receipt.json --allow-simulated --root sim/root.pem --kms-root "$PUB" --json > report.json \
   || fail "--json exit"
