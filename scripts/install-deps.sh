@@ -11,7 +11,7 @@ build_pkgs=(build-essential cmake pkg-config libssl-dev libsecp256k1-dev libsqli
   libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libarchive-dev sqlite3 nodejs npm)
 test_pkgs=(clang-14 libfuzzer-14-dev libclang-rt-14-dev python3 python3-cryptography python3-ecdsa
   python3-pycryptodome python3-sklearn python3-statsmodels python3-pandas python3-scipy
-  r-base-core r-cran-survival age hyperfine wrk chromium curl)
+  r-base-core r-cran-survival age hyperfine wrk chromium curl python3-jsonschema bc util-linux)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

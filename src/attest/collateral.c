@@ -106,8 +106,8 @@ int sr_collateral_parse(const char *json, size_t len, sr_collateral **out, sr_er
         rc = sr_error_set(err, SR_EFORMAT, "collateral: not a JSON object");
         goto bad;
     }
-    const char *sig;
-    size_t sl;
+    const char *sig = NULL;
+    size_t sl = 0;
     if ((rc = get_str_len(c->root, "tcb_info", &c->tcb_info, &c->tcb_info_len, err)) != SR_OK ||
         (rc = get_str_len(c->root, "tcb_info_issuer_chain", &c->tcb_chain, NULL, err)) != SR_OK ||
         (rc = get_str_len(c->root, "qe_identity", &c->qe_identity, &c->qe_identity_len, err)) != SR_OK ||

@@ -127,16 +127,17 @@ int sr_cmd_run(int argc, char **argv)
                 if (out)
                     fprintf(stderr, "receipt written to %s\n", out);
             }
-            json_decref(reply);
             if (!ok)
                 fprintf(stderr, "sealroom run: %s %s\n", id, st);
+            json_decref(reply);
             return ok ? SR_EXIT_OK : SR_EXIT_FAIL;
         }
-        json_decref(reply);
         if (time(NULL) > deadline) {
             sr_error_set(&err, SR_ESTATE, "run %s still %s after %llu s", id, st, timeout);
+            json_decref(reply);
             return sr_cli_fail("run", &err);
         }
+        json_decref(reply);
         struct timespec ts = {0, 300 * 1000 * 1000L};
         nanosleep(&ts, NULL);
     }
