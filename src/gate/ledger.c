@@ -904,49 +904,38 @@ rollback:
     return rc;
 }
 
-static int op_approve(sr_gate *g, const uint8_t h[32], const uint8_t signer[SR_ETH_ADDR_LEN],
-                      const uint8_t sig[SR_ETH_SIG_LEN], sr_error *err)
+/* Approve, revoke and freeze carry one 32-byte word (compose hash or reason). */
+static int write_word_action(sr_gate *g, int kind, const uint8_t word[32], const uint8_t signer[SR_ETH_ADDR_LEN],
+                             const uint8_t sig[SR_ETH_SIG_LEN], sr_error *err)
 {
     action *a = calloc(1, sizeof *a);
     if (a == NULL)
         return sr_error_set(err, SR_ENOMEM, "out of memory");
-    a->kind = K_APPROVE;
-    memcpy(a->word, h, 32);
+    a->kind = kind;
+    memcpy(a->word, word, 32);
     memcpy(a->signer, signer, SR_ETH_ADDR_LEN);
     memcpy(a->sig, sig, SR_ETH_SIG_LEN);
     int rc = ledger_write(g, a, NULL, err);
     free(a);
     return rc;
+}
+
+static int op_approve(sr_gate *g, const uint8_t h[32], const uint8_t signer[SR_ETH_ADDR_LEN],
+                      const uint8_t sig[SR_ETH_SIG_LEN], sr_error *err)
+{
+    return write_word_action(g, K_APPROVE, h, signer, sig, err);
 }
 
 static int op_revoke(sr_gate *g, const uint8_t h[32], const uint8_t signer[SR_ETH_ADDR_LEN],
                      const uint8_t sig[SR_ETH_SIG_LEN], sr_error *err)
 {
-    action *a = calloc(1, sizeof *a);
-    if (a == NULL)
-        return sr_error_set(err, SR_ENOMEM, "out of memory");
-    a->kind = K_REVOKE;
-    memcpy(a->word, h, 32);
-    memcpy(a->signer, signer, SR_ETH_ADDR_LEN);
-    memcpy(a->sig, sig, SR_ETH_SIG_LEN);
-    int rc = ledger_write(g, a, NULL, err);
-    free(a);
-    return rc;
+    return write_word_action(g, K_REVOKE, h, signer, sig, err);
 }
 
 static int op_freeze(sr_gate *g, const uint8_t reason[32], const uint8_t signer[SR_ETH_ADDR_LEN],
                      const uint8_t sig[SR_ETH_SIG_LEN], sr_error *err)
 {
-    action *a = calloc(1, sizeof *a);
-    if (a == NULL)
-        return sr_error_set(err, SR_ENOMEM, "out of memory");
-    a->kind = K_FREEZE;
-    memcpy(a->word, reason, 32);
-    memcpy(a->signer, signer, SR_ETH_ADDR_LEN);
-    memcpy(a->sig, sig, SR_ETH_SIG_LEN);
-    int rc = ledger_write(g, a, NULL, err);
-    free(a);
-    return rc;
+    return write_word_action(g, K_FREEZE, reason, signer, sig, err);
 }
 
 static int op_change_owners(sr_gate *g, const sr_gate_owner *owners, size_t n, uint32_t threshold, uint64_t nonce,
