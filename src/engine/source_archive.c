@@ -23,20 +23,25 @@ int sr_engine_archive_open(struct sr_archive *a, const sr_plan *p, const char *o
     *out = NULL;
     const sr_manifest *m = sr_archive_manifest(a);
     uint8_t mask[SR_MAX_COLUMNS];
-    if (m->schema.ncols != p->schema.ncols)
+    /* a join reads each side with its own dataset schema, a union the common one */
+    const sr_schema *sc = &p->schema;
+    if (p->join)
+        for (size_t i = 0; i < p->nsrc && i < 2; i++)
+            if (strcmp(p->owners[i], owner) == 0)
+                sc = &p->side_schema[i];
+    if (m->schema.ncols != sc->ncols)
         return sr_error_set(err, SR_EFORMAT, "archive of %s has %zu columns, the recipe's schema %zu",
-                            owner, m->schema.ncols, p->schema.ncols);
+                            owner, m->schema.ncols, sc->ncols);
     for (size_t c = 0; c < m->schema.ncols; c++)
-        if (m->schema.cols[c].type != p->schema.cols[c].type ||
-            strcmp(m->schema.cols[c].name, p->schema.cols[c].name) != 0)
+        if (m->schema.cols[c].type != sc->cols[c].type || strcmp(m->schema.cols[c].name, sc->cols[c].name) != 0)
             return sr_error_set(err, SR_EFORMAT, "archive of %s: column %zu (%s) differs from the "
                                 "recipe's schema", owner, c, m->schema.cols[c].name);
-    if (sr_plan_columns_used(p, owner, mask, p->schema.ncols, err))
+    if (sr_plan_columns_used(p, owner, mask, sc->ncols, err))
         return err->code;
     sr_engine_arch *s = calloc(1, sizeof *s);
     if (s == NULL)
         return sr_error_set(err, SR_ENOMEM, "out of memory");
-    s->ncols = p->schema.ncols;
+    s->ncols = sc->ncols;
     for (size_t c = 0; c < s->ncols; c++)
         if (mask[c])
             s->sel[s->nsel++] = c;
