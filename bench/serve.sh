@@ -22,7 +22,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$here/build}" && pwd)
-S=$build/sealroom
+S=${SEALROOM:-$build/sealroom}
 DURATION=${DURATION:-10s} THREADS=${THREADS:-2} CONNS=${CONNS:-32} WARMUP=${WARMUP:-2s}
 POSTS=${POSTS:-200} CLIENTS=${CLIENTS:-16} RUNS_OK=${RUNS_OK:-50} FLAT_PCT=${FLAT_PCT:-20}
 SUMMARY=${SUMMARY:-}
@@ -34,7 +34,7 @@ if [ -n "${WORK:-}" ]; then mkdir -p "$WORK"; work=$(cd "$WORK" && pwd); else wo
 pids=()
 sampler=
 cleanup() {
-  [ -n "$sampler" ] && kill "$sampler" 2>/dev/null
+  if [ -n "$sampler" ]; then kill "$sampler" 2>/dev/null || true; fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   [ -n "${KEEP:-}" ] || rm -rf "$work"
@@ -110,15 +110,15 @@ jq -n --rawfile c recipe.json --arg a "file://$work/a.tar" --arg b "file://$work
   '{compose: $c, inputs: {"hospital-a": $a, "hospital-b": $b}}' > body.json
 
 rss_of() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-# sample_start PID: samples VmRSS every 0.2 s into rss.samples; sample_stop prints the peak (kB).
+# sample_start PID: samples VmRSS every 0.2 s into rss.samples; sample_stop sets peak (kB).
 sample_start() {
   : > rss.samples
   ( while :; do rss_of "$1" >> rss.samples; sleep 0.2; done ) &
   sampler=$!
 }
 sample_stop() {
-  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; sampler=
-  sort -n rss.samples | tail -1
+  kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; sampler=
+  peak=$(sort -n rss.samples | tail -1)
 }
 mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k / 1024}'; }
 
@@ -182,8 +182,8 @@ get_round() { # TAG
     put "${tag}_${names[$i]}_non2xx" "$non"; put "${tag}_${names[$i]}_sockerr" "$sock"
     put "${tag}_${names[$i]}_requests" "$(sed -E 's/.*RESULT requests=([^ ]+).*/\1/' <<<"$line")"
   done
-  local peak after
-  peak=$(sample_stop); after=$(rss_of "$svc_pid")
+  local after
+  sample_stop; after=$(rss_of "$svc_pid")
   echo "RSS ($tag): before $(mb "$before") MB, peak $(mb "$peak") MB, after $(mb "$after") MB"
   put "rss_${tag}_before_kb" "$before"; put "rss_${tag}_peak_kb" "$peak"; put "rss_${tag}_after_kb" "$after"
   kill -0 "$svc_pid" 2>/dev/null || fail "the service died during the $tag load"
@@ -221,7 +221,7 @@ while :; do
   sleep 0.3
 done
 t2=$(date +%s.%N)
-peak=$(sample_stop)
+sample_stop
 rss_after=$(rss_of "$svc_pid"); kms_after=$(rss_of "$kms_pid")
 touch post.status
 done_n=$(jq -r 'select(.status == "done") | .id' post.status | wc -l)
@@ -252,3 +252,13 @@ verdict=$(awk -v w="$rss_warm" -v e="$rss_end" -v p="$FLAT_PCT" 'BEGIN{print (e 
 growth=$(awk -v w="$rss_warm" -v e="$rss_end" 'BEGIN{printf "%+.1f", (e - w) * 100 / w}')
 echo "RSS: after the warm-up $(mb "$rss_warm") MB, end $(mb "$rss_end") MB ($growth %): $verdict (limit +$FLAT_PCT %)"
 put rss_end_kb "$rss_end"; put rss_verdict "$verdict"
+
+# ---- stop: both servers must exit cleanly on SIGTERM after the load (under ASan this is
+# also LeakSanitizer's verdict on the whole session) ----------------------------------------
+svc_exit=0; kms_exit=0
+kill -TERM "$svc_pid" 2>/dev/null; wait "$svc_pid" 2>/dev/null || svc_exit=$?
+kill -TERM "$kms_pid" 2>/dev/null; wait "$kms_pid" 2>/dev/null || kms_exit=$?
+echo "stop: service exit status $svc_exit, KMS exit status $kms_exit"
+[ "$svc_exit" = 0 ] || tail -20 svc.err >&2
+[ "$kms_exit" = 0 ] || tail -20 kms.err >&2
+put svc_exit "$svc_exit"; put kms_exit "$kms_exit"
