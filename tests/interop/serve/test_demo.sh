@@ -84,6 +84,9 @@ recs = a if isinstance(a, list) else a.get("records", a.get("entries"))
 assert len(recs) == 1, recs
 PY
 
+# no sanitizer report from any tool or server (under the ASan build)
+if grep -l -E "Sanitizer|runtime error:" out/logs/* demo.err 2>/dev/null; then fail "sanitizer report in the demo's logs"; fi
+
 # every process the demo started is gone: its KMS and service no longer answer
 for u in $(grep -oE 'http://127\.0\.0\.1:[0-9]+' demo.log | sort -u); do
   if curl -s -m 2 -o /dev/null "$u/"; then fail "$u still answers after the demo"; fi
