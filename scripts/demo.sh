@@ -79,8 +79,13 @@ log() {
   "$@" >"$LOGS/$name.log" 2>&1 || { tail -n 20 "$LOGS/$name.log" >&2; die "$name failed (log: $(show "$LOGS/$name.log"))"; }
 }
 
+# start from a clean folder, but never wipe one the demo did not make
+if [ -e "$OUT" ] && [ -n "$(ls -A "$OUT" 2>/dev/null)" ] && [ ! -e "$OUT/.sealroom-demo" ]; then
+  die "$OUT exists, is not empty and was not made by the demo: choose another DEMO_OUT"
+fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
+: >"$OUT/.sealroom-demo"
 LOGS=$OUT/logs
 mkdir -p "$LOGS"
 cd "$OUT"
@@ -237,9 +242,10 @@ import json, sys
 rc = json.load(open(sys.argv[1]))
 p = json.loads(rc["payload"]); st = json.loads(rc["statement"])
 o = p["outputs"]
-print("the VM proved itself to the KMS, got %d dataset keys, decrypted only the columns it uses,"
+print("the VM proved itself to the KMS and got %d dataset keys (epsilon charged to each); it decrypted"
       % len(st["inputs"]))
-print("and signed the declared outputs (tee: %s); epsilon spent %g of %g"
+print("only the columns of A and B it uses: C, D and E stayed encrypted")
+print("then signed the declared outputs (tee: %s); epsilon spent %g of %g"
       % (rc["tee"], p["privacy"]["epsilon_spent"], p["privacy"]["epsilon_budget"]))
 cells = o["cohort_by_sex_and_age"]["groups"]
 tot = sum(c.get("value", 0) for c in cells)
