@@ -16,6 +16,12 @@
 # stopped by PID on exit, error or interrupt. See demo/README.md.
 set -euo pipefail
 
+case ${1:-} in
+  -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+  "") ;;
+  *) echo "usage: [DEMO_SCALE=F] [DEMO_GATE=ledger|evm] [SEALROOM=CLI] [DEMO_OUT=DIR] $0 [--help]" >&2; exit 2 ;;
+esac
+
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HERE=$PWD
 abs() { case $1 in /*) echo "$1" ;; *) echo "$HERE/$1" ;; esac; }
@@ -171,8 +177,8 @@ say "compose hash $HASH (SHA-256 of the file's bytes: what the owners approve)"
 
 # ---------------------------------------------------------------------------------------
 step "Five silos hold their data (synthetic, seeded)"
-"$CC" -O2 -o gen_silos "$ROOT/demo/gen_silos.c" -lm
-"$CC" -O2 -o gen_transactions "$ROOT/bench/gen_transactions.c"
+$CC -O2 -o gen_silos "$ROOT/demo/gen_silos.c" -lm
+$CC -O2 -o gen_transactions "$ROOT/bench/gen_transactions.c"
 ./gen_silos ehr "${ROWS[hospital-a]}" "$SEED" owners/hospital-a/data.csv &
 g1=$!
 ./gen_silos imaging "${ROWS[hospital-b]}" "$SEED" owners/hospital-b/data.csv &
