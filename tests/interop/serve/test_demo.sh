@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo` at a small scale (scripts/demo.sh, DEMO_SCALE=0.002) in the scratch folder,
 # with this build's CLI: the nine steps run in order, the receipt is kept in a file named
-# *receipt*, the verify command the demo prints passes when an auditor runs it (and fails
+# *receipt*, the generators are deterministic, the verify command the demo prints passes when an auditor runs it (and fails
 # on a tampered copy), the run after the revocation is refused naming the revoking owner,
 # the KMS released keys once, and the demo's KMS and service no longer answer afterwards.
 set -euo pipefail
@@ -35,6 +35,11 @@ b = [r["patient_key"] for r in csv.DictReader(open(sys.argv[2]))]
 assert len(a) == 1640 and len(b) == 820 and len(set(b)) == 820, (len(a), len(b))
 assert set(b) <= a
 PY
+
+# the generators are deterministic: the same arguments give the same bytes
+out/gen_silos ehr 1640 20261124 again.csv && cmp -s again.csv out/owners/hospital-a/data.csv \
+  || fail "gen_silos is not deterministic"
+out/gen_silos ehr 1640 20261125 other.csv && ! cmp -s other.csv again.csv || fail "the seed changes nothing"
 
 # the receipt file and the printed auditor command
 receipt=$(sed -n 's/^Receipt: //p' demo.log)
