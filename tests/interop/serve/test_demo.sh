@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make demo` at a small scale (scripts/demo.sh, DEMO_SCALE=0.002) in the scratch folder,
-# with this build's CLI: the nine steps run in order, the receipt is kept in a file named
-# *receipt*, the generators are deterministic, the verify command the demo prints passes when an auditor runs it (and fails
-# on a tampered copy), the run after the revocation is refused naming the revoking owner,
-# the KMS released keys once, and the demo's KMS and service no longer answer afterwards.
+# with this build's CLI: the nine steps run in order, the generators are deterministic,
+# the receipt is kept in a file named *receipt*, the verify command the demo prints passes
+# when an auditor runs it (and fails on a tampered copy), the run after the revocation is
+# refused naming the revoking owner, the KMS released keys once, no sanitizer report, and
+# the demo's KMS and service no longer answer afterwards.
 set -euo pipefail
 rm -rf ./* 2>/dev/null || true
 fail() { echo "FAIL: $*" >&2; exit 1; }
