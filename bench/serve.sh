@@ -10,6 +10,7 @@
 #     waits until every run has ended: submit p50/p99, runs/s (first POST to last run ended),
 #     how many done, refused for the budget, refused otherwise, failed;
 #  4. the GET load once more (the leak check: the same requests on a warm service);
+#  5. wrk on the KMS's GET /v1/health and /v1/nonce (a nonce is a SQLite row);
 #  and the service's RSS (VmRSS of /proc/PID/status) at start, after the warm-up, before,
 #  during (peak, sampled every 0.2 s) and after each phase, the KMS's RSS around the POST load,
 #  and a verdict: memory is flat when the RSS at the end is within FLAT_PCT % of the RSS
@@ -113,11 +114,13 @@ rss_of() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 # sample_start PID: samples VmRSS every 0.2 s into rss.samples; sample_stop sets peak (kB).
 sample_start() {
   : > rss.samples
+  sampled=$1
   ( while :; do rss_of "$1" >> rss.samples; sleep 0.2; done ) &
   sampler=$!
 }
 sample_stop() {
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; sampler=
+  rss_of "$sampled" >> rss.samples
   peak=$(sort -n rss.samples | tail -1)
 }
 mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k / 1024}'; }
@@ -135,7 +138,6 @@ done
 curl -sf "$API/v1/runs/$first" | jq -e '.receipt.format == "sealroom-receipt"' >/dev/null || fail "first run has no receipt"
 
 endpoints=(/v1/runs "/v1/runs/$first" /v1/consortia /v1/health /)
-names=(runs run consortia health index)
 for ep in "${endpoints[@]}"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' "$API$ep")
   [ "$code" = 200 ] || fail "GET $ep answered $code"
@@ -162,33 +164,34 @@ echo "RSS: start $(mb "$rss_start") MB, after the first run and the warm-up $(mb
 put rss_start_kb "$rss_start"; put rss_warm_kb "$rss_warm"
 
 # ---- 2. and 4. GET load -----------------------------------------------------
-get_round() { # TAG
-  local tag=$1 before i
-  before=$(rss_of "$svc_pid")
-  sample_start "$svc_pid"
-  printf '%-8s %-22s %10s %9s %9s %9s %8s %8s\n' "$tag" endpoint "req/s" "p50 ms" "p99 ms" "max ms" non2xx sockerr
-  for i in "${!endpoints[@]}"; do
-    local out line
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s report.lua "$API${endpoints[$i]}")
-    line=$(grep '^RESULT ' <<<"$out") || { echo "$out" >&2; fail "wrk on ${endpoints[$i]} printed no result"; }
-    local rps p50 p99 mx non sock
+# get_round TAG PID BASE_URL WHO EP=NAME...: wrk on each endpoint in turn, RSS of PID around it.
+get_round() {
+  local tag=$1 pid=$2 base=$3 who=$4 before after spec
+  shift 4
+  before=$(rss_of "$pid")
+  sample_start "$pid"
+  printf '%-8s %-24s %10s %9s %9s %9s %8s %8s\n' "$tag" endpoint "req/s" "p50 ms" "p99 ms" "max ms" non2xx sockerr
+  for spec in "$@"; do
+    local ep=${spec%=*} name=${spec##*=} out line rps p50 p99 mx non sock shown
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s report.lua "$base$ep")
+    line=$(grep '^RESULT ' <<<"$out") || { echo "$out" >&2; fail "wrk on $ep printed no result"; }
     rps=$(sed -E 's/.* rps=([^ ]+).*/\1/' <<<"$line"); p50=$(sed -E 's/.* p50_ms=([^ ]+).*/\1/' <<<"$line")
     p99=$(sed -E 's/.* p99_ms=([^ ]+).*/\1/' <<<"$line"); mx=$(sed -E 's/.* max_ms=([^ ]+).*/\1/' <<<"$line")
     non=$(sed -E 's/.* non2xx=([^ ]+).*/\1/' <<<"$line"); sock=$(sed -E 's/.* sockerr=([^ ]+).*/\1/' <<<"$line")
-    local shown=${endpoints[$i]}
-    [ "${names[$i]}" = run ] && shown="/v1/runs/{id}"
-    printf '%-8s %-22s %10s %9s %9s %9s %8s %8s\n' "" "GET $shown" "$rps" "$p50" "$p99" "$mx" "$non" "$sock"
-    put "${tag}_${names[$i]}_rps" "$rps"; put "${tag}_${names[$i]}_p50_ms" "$p50"; put "${tag}_${names[$i]}_p99_ms" "$p99"
-    put "${tag}_${names[$i]}_non2xx" "$non"; put "${tag}_${names[$i]}_sockerr" "$sock"
-    put "${tag}_${names[$i]}_requests" "$(sed -E 's/.*RESULT requests=([^ ]+).*/\1/' <<<"$line")"
+    shown=$ep
+    [ "$name" = run ] && shown="/v1/runs/{id}"
+    printf '%-8s %-24s %10s %9s %9s %9s %8s %8s\n' "" "GET $shown" "$rps" "$p50" "$p99" "$mx" "$non" "$sock"
+    put "${tag}_${name}_rps" "$rps"; put "${tag}_${name}_p50_ms" "$p50"; put "${tag}_${name}_p99_ms" "$p99"
+    put "${tag}_${name}_non2xx" "$non"; put "${tag}_${name}_sockerr" "$sock"
+    put "${tag}_${name}_requests" "$(sed -E 's/.*RESULT requests=([^ ]+).*/\1/' <<<"$line")"
   done
-  local after
-  sample_stop; after=$(rss_of "$svc_pid")
-  echo "RSS ($tag): before $(mb "$before") MB, peak $(mb "$peak") MB, after $(mb "$after") MB"
+  sample_stop; after=$(rss_of "$pid")
+  echo "RSS ($tag, $who): before $(mb "$before") MB, peak $(mb "$peak") MB, after $(mb "$after") MB"
   put "rss_${tag}_before_kb" "$before"; put "rss_${tag}_peak_kb" "$peak"; put "rss_${tag}_after_kb" "$after"
-  kill -0 "$svc_pid" 2>/dev/null || fail "the service died during the $tag load"
+  kill -0 "$pid" 2>/dev/null || fail "the $who died during the $tag load"
 }
-get_round get1
+svc_endpoints=(/v1/runs=runs "/v1/runs/$first=run" /v1/consortia=consortia /v1/health=health /=index)
+get_round get1 "$svc_pid" "$API" service "${svc_endpoints[@]}"
 
 # ---- 3. POST load -----------------------------------------------------------
 rss_before=$(rss_of "$svc_pid"); kms_before=$(rss_of "$kms_pid")
@@ -245,9 +248,16 @@ put rss_post_before_kb "$rss_before"; put rss_post_peak_kb "$peak"; put rss_post
 put kms_rss_before_kb "$kms_before"; put kms_rss_after_kb "$kms_after"
 
 # ---- 4. GET load again --------------------------------------------------------
-get_round get2
+get_round get2 "$svc_pid" "$API" service "${svc_endpoints[@]}"
 
 rss_end=$(rss_of "$svc_pid")
+
+# ---- 5. the KMS's own GET endpoints (each /v1/nonce is a SQLite insert) ---------------------
+for ep in /v1/health /v1/nonce; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$KMS$ep")
+  [ "$code" = 200 ] || fail "KMS GET $ep answered $code"
+done
+get_round kms "$kms_pid" "$KMS" KMS /v1/health=health /v1/nonce=nonce
 verdict=$(awk -v w="$rss_warm" -v e="$rss_end" -v p="$FLAT_PCT" 'BEGIN{print (e <= w * (1 + p / 100)) ? "flat" : "grew"}')
 growth=$(awk -v w="$rss_warm" -v e="$rss_end" 'BEGIN{printf "%+.1f", (e - w) * 100 / w}')
 echo "RSS: after the warm-up $(mb "$rss_warm") MB, end $(mb "$rss_end") MB ($growth %): $verdict (limit +$FLAT_PCT %)"

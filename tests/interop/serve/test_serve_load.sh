@@ -1,6 +1,6 @@
 # A short run of bench/serve.sh (wrk -d2s on five GET endpoints twice, 20 concurrent POSTs with a
-# budget for 5 of them) and what must hold under load: no non-2xx answer and no socket error on
-# the GET endpoints, every request served (requests > 0), every POSTed run accepted and ended done
+# budget for 5 of them, wrk -d2s on the KMS's health and nonce) and what must hold under load: no
+# non-2xx answer and no socket error on the GET endpoints, every request served (requests > 0), every POSTed run accepted and ended done
 # or refused for the budget (exactly 5 done: the budget is never over- or under-spent under
 # concurrency), nothing failed, the RSS after each GET round and at the end at most twice the
 # RSS after the warm-up (a leak detector, not a timing assertion), and both servers exit 0 on
@@ -19,6 +19,10 @@ for round in get1 get2; do
     [ "$(get ${round}_${ep}_sockerr)" = 0 ] || fail "$round GET $ep: $(get ${round}_${ep}_sockerr) socket errors"
     [ "$(get ${round}_${ep}_requests)" -gt 0 ] || fail "$round GET $ep: no request served"
   done
+done
+for ep in health nonce; do
+  [ "$(get kms_${ep}_non2xx)" = 0 ] || fail "KMS GET $ep: $(get kms_${ep}_non2xx) non-2xx answers"
+  [ "$(get kms_${ep}_sockerr)" = 0 ] || fail "KMS GET $ep: $(get kms_${ep}_sockerr) socket errors"
 done
 [ "$(get post_accepted)" = 20 ] || fail "POST: $(get post_accepted) of 20 accepted"
 [ "$(get post_done)" = 5 ] || fail "POST: $(get post_done) runs done, expected 5 (the budget)"
