@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Load on the analysis service (`sealroom serve`, simulated TEE, ledger gate), on loopback:
 #  1. setup: a consortium of three owners (k = 2), two sealed datasets (600 + 400 rows) whose
-#     budget admits RUNS_OK runs of the recipe, both approvals, the KMS and the service;
-#     one run to the end (done, with a receipt), then a short wrk warm-up of every endpoint;
-#  2. GET load: wrk -t THREADS -c CONNS -d DURATION --latency on GET /v1/runs, /v1/runs/{id}
-#     (the done run, receipt included), /v1/consortia, /v1/health and / (the console index):
-#     requests/s, latency p50/p99, non-2xx/3xx responses and socket errors per endpoint;
-#  3. POST load: POSTS POST /v1/runs of that recipe from CLIENTS concurrent curl clients, then
+#     budget admits RUNS_OK more runs of the recipe after the first, both approvals, the KMS
+#     and the service; one run to the end (done, with a receipt: GET /v1/runs/{id} reads it);
+#  2. POST load: POSTS POST /v1/runs of that recipe from CLIENTS concurrent curl clients, then
 #     waits until every run has ended: submit p50/p99, runs/s (first POST to last run ended),
 #     how many done, refused for the budget, refused otherwise, failed;
-#  4. the GET load once more (the leak check: the same requests on a warm service);
-#  5. wrk on the KMS's GET /v1/health and /v1/nonce (a nonce is a SQLite row);
-#  and the service's RSS (VmRSS of /proc/PID/status) at start, after the warm-up, before,
-#  during (peak, sampled every 0.2 s) and after each phase, the KMS's RSS around the POST load,
-#  and a verdict: memory is flat when the RSS at the end is within FLAT_PCT % of the RSS
-#  after the warm-up.
+#  3. warm-up: wrk -d WARMUP on every GET endpoint (the stored runs no longer change);
+#  4. GET load, twice: wrk -t THREADS -c CONNS -d DURATION on GET /v1/runs (the newest 100),
+#     /v1/runs/{id} (receipt included), /v1/consortia, /v1/health and / (the console index):
+#     requests/s, latency p50/p99/max, non-2xx/3xx responses and socket errors per endpoint;
+#     the second round repeats the first on a warm service (the leak check);
+#  5. wrk on the KMS's GET /v1/health and /v1/nonce (each nonce is a SQLite row);
+#  the service's RSS (VmRSS of /proc/PID/status) at start, before, during (peak, sampled every
+#  0.2 s) and after each phase, the KMS's RSS around the POST load and its own GET load, and a
+#  verdict: memory is flat when the service's RSS after the GET load is within FLAT_PCT % of
+#  its RSS after the warm-up; last, both servers must exit 0 on SIGTERM.
 # Prints a readable report; with SUMMARY=FILE also writes one key=value line per figure
 # (tests/interop/serve/test_serve_load.sh reads it). Every process started is stopped by PID.
 # Usage: bench/serve.sh [BUILD_DIR]
@@ -153,47 +154,12 @@ done = function(summary, latency, requests)
 end
 LUA
 
-for ep in "${endpoints[@]}"; do
-  wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$API$ep" > /dev/null
-done
-rss_warm=$(rss_of "$svc_pid")
-
 echo "# sealroom analysis service load: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
      "wrk -t$THREADS -c$CONNS -d$DURATION, $POSTS POSTs from $CLIENTS clients (budget for $RUNS_OK)"
-echo "RSS: start $(mb "$rss_start") MB, after the first run and the warm-up $(mb "$rss_warm") MB"
-put rss_start_kb "$rss_start"; put rss_warm_kb "$rss_warm"
+echo "RSS: start $(mb "$rss_start") MB, after the first run $(mb "$(rss_of "$svc_pid")") MB"
+put rss_start_kb "$rss_start"
 
-# ---- 2. and 4. GET load -----------------------------------------------------
-# get_round TAG PID BASE_URL WHO EP=NAME...: wrk on each endpoint in turn, RSS of PID around it.
-get_round() {
-  local tag=$1 pid=$2 base=$3 who=$4 before after spec
-  shift 4
-  before=$(rss_of "$pid")
-  sample_start "$pid"
-  printf '%-8s %-24s %10s %9s %9s %9s %8s %8s\n' "$tag" endpoint "req/s" "p50 ms" "p99 ms" "max ms" non2xx sockerr
-  for spec in "$@"; do
-    local ep=${spec%=*} name=${spec##*=} out line rps p50 p99 mx non sock shown
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s report.lua "$base$ep")
-    line=$(grep '^RESULT ' <<<"$out") || { echo "$out" >&2; fail "wrk on $ep printed no result"; }
-    rps=$(sed -E 's/.* rps=([^ ]+).*/\1/' <<<"$line"); p50=$(sed -E 's/.* p50_ms=([^ ]+).*/\1/' <<<"$line")
-    p99=$(sed -E 's/.* p99_ms=([^ ]+).*/\1/' <<<"$line"); mx=$(sed -E 's/.* max_ms=([^ ]+).*/\1/' <<<"$line")
-    non=$(sed -E 's/.* non2xx=([^ ]+).*/\1/' <<<"$line"); sock=$(sed -E 's/.* sockerr=([^ ]+).*/\1/' <<<"$line")
-    shown=$ep
-    [ "$name" = run ] && shown="/v1/runs/{id}"
-    printf '%-8s %-24s %10s %9s %9s %9s %8s %8s\n' "" "GET $shown" "$rps" "$p50" "$p99" "$mx" "$non" "$sock"
-    put "${tag}_${name}_rps" "$rps"; put "${tag}_${name}_p50_ms" "$p50"; put "${tag}_${name}_p99_ms" "$p99"
-    put "${tag}_${name}_non2xx" "$non"; put "${tag}_${name}_sockerr" "$sock"
-    put "${tag}_${name}_requests" "$(sed -E 's/.*RESULT requests=([^ ]+).*/\1/' <<<"$line")"
-  done
-  sample_stop; after=$(rss_of "$pid")
-  echo "RSS ($tag, $who): before $(mb "$before") MB, peak $(mb "$peak") MB, after $(mb "$after") MB"
-  put "rss_${tag}_before_kb" "$before"; put "rss_${tag}_peak_kb" "$peak"; put "rss_${tag}_after_kb" "$after"
-  kill -0 "$pid" 2>/dev/null || fail "the $who died during the $tag load"
-}
-svc_endpoints=(/v1/runs=runs "/v1/runs/$first=run" /v1/consortia=consortia /v1/health=health /=index)
-get_round get1 "$svc_pid" "$API" service "${svc_endpoints[@]}"
-
-# ---- 3. POST load -----------------------------------------------------------
+# ---- 2. POST load -----------------------------------------------------------
 rss_before=$(rss_of "$svc_pid"); kms_before=$(rss_of "$kms_pid")
 mkdir -p post
 sample_start "$svc_pid"
@@ -247,7 +213,44 @@ put post_runs_per_s "$runs_s"; put post_submit_p50_ms "$sub_p50"; put post_submi
 put rss_post_before_kb "$rss_before"; put rss_post_peak_kb "$peak"; put rss_post_after_kb "$rss_after"
 put kms_rss_before_kb "$kms_before"; put kms_rss_after_kb "$kms_after"
 
-# ---- 4. GET load again --------------------------------------------------------
+# ---- 3. warm-up (the stored runs no longer change) -----------------------------------
+for ep in "${endpoints[@]}"; do
+  wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$API$ep" > /dev/null
+done
+rss_warm=$(rss_of "$svc_pid")
+
+echo "RSS: after the POST load and the warm-up $(mb "$rss_warm") MB"
+put rss_warm_kb "$rss_warm"
+
+# ---- 4. GET load, twice (the second round is the leak check) -----------------------
+# get_round TAG PID BASE_URL WHO EP=NAME...: wrk on each endpoint in turn, RSS of PID around it.
+get_round() {
+  local tag=$1 pid=$2 base=$3 who=$4 before after spec
+  shift 4
+  before=$(rss_of "$pid")
+  sample_start "$pid"
+  printf '%-8s %-24s %10s %9s %9s %9s %8s %8s\n' "$tag" endpoint "req/s" "p50 ms" "p99 ms" "max ms" non2xx sockerr
+  for spec in "$@"; do
+    local ep=${spec%=*} name=${spec##*=} out line rps p50 p99 mx non sock shown
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s report.lua "$base$ep")
+    line=$(grep '^RESULT ' <<<"$out") || { echo "$out" >&2; fail "wrk on $ep printed no result"; }
+    rps=$(sed -E 's/.* rps=([^ ]+).*/\1/' <<<"$line"); p50=$(sed -E 's/.* p50_ms=([^ ]+).*/\1/' <<<"$line")
+    p99=$(sed -E 's/.* p99_ms=([^ ]+).*/\1/' <<<"$line"); mx=$(sed -E 's/.* max_ms=([^ ]+).*/\1/' <<<"$line")
+    non=$(sed -E 's/.* non2xx=([^ ]+).*/\1/' <<<"$line"); sock=$(sed -E 's/.* sockerr=([^ ]+).*/\1/' <<<"$line")
+    shown=$ep
+    [ "$name" = run ] && shown="/v1/runs/{id}"
+    printf '%-8s %-24s %10s %9s %9s %9s %8s %8s\n' "" "GET $shown" "$rps" "$p50" "$p99" "$mx" "$non" "$sock"
+    put "${tag}_${name}_rps" "$rps"; put "${tag}_${name}_p50_ms" "$p50"; put "${tag}_${name}_p99_ms" "$p99"
+    put "${tag}_${name}_non2xx" "$non"; put "${tag}_${name}_sockerr" "$sock"
+    put "${tag}_${name}_requests" "$(sed -E 's/.*RESULT requests=([^ ]+).*/\1/' <<<"$line")"
+  done
+  sample_stop; after=$(rss_of "$pid")
+  echo "RSS ($tag, $who): before $(mb "$before") MB, peak $(mb "$peak") MB, after $(mb "$after") MB"
+  put "rss_${tag}_before_kb" "$before"; put "rss_${tag}_peak_kb" "$peak"; put "rss_${tag}_after_kb" "$after"
+  kill -0 "$pid" 2>/dev/null || fail "the $who died during the $tag load"
+}
+svc_endpoints=(/v1/runs=runs "/v1/runs/$first=run" /v1/consortia=consortia /v1/health=health /=index)
+get_round get1 "$svc_pid" "$API" service "${svc_endpoints[@]}"
 get_round get2 "$svc_pid" "$API" service "${svc_endpoints[@]}"
 
 rss_end=$(rss_of "$svc_pid")
