@@ -34,6 +34,7 @@ for t in wrk curl jq; do command -v $t >/dev/null || { echo "bench/serve.sh need
 [ -n "$SUMMARY" ] && : > "$SUMMARY"
 if [ -n "${WORK:-}" ]; then mkdir -p "$WORK"; work=$(cd "$WORK" && pwd); else work=$(mktemp -d); fi
 pids=()
+svc_pid='' kms_pid=''
 sampler=
 cleanup() {
   if [ -n "$sampler" ]; then kill "$sampler" 2>/dev/null || true; fi
@@ -135,7 +136,7 @@ for _ in $(seq 1 600); do
   case $st in done) break ;; refused|failed) curl -s "$API/v1/runs/$first" >&2; fail "first run $st" ;; esac
   sleep 0.1
 done
-[ "$st" = done ] || fail "first run did not end (status $st)"
+[ "$st" = "done" ] || fail "first run did not end (status $st)"
 curl -sf "$API/v1/runs/$first" | jq -e '.receipt.format == "sealroom-receipt"' >/dev/null || fail "first run has no receipt"
 
 endpoints=(/v1/runs "/v1/runs/$first" /v1/consortia /v1/health /)

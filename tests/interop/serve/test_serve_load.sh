@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # A short run of bench/serve.sh (wrk -d2s on five GET endpoints twice, 20 concurrent POSTs with a
 # budget for 5 of them, wrk -d2s on the KMS's health and nonce) and what must hold under load: no
 # non-2xx answer and no socket error on the GET endpoints, every request served (requests > 0), every POSTed run accepted and ended done
