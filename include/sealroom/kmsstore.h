@@ -18,6 +18,7 @@ extern "C" {
 
 #define SR_KMS_NONCE_LEN 32
 #define SR_KMS_NONCE_TTL 60 /* seconds */
+#define SR_KMS_MAX_LIVE_NONCES 100000 /* unexpired nonces at once; more are refused (SR_ELIMIT) */
 /* Budgets are kept in integer micro-epsilon (1e-6) so sums are exact. */
 #define SR_KMS_EPS_SCALE 1000000
 

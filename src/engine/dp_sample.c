@@ -306,9 +306,9 @@ static int sens_units(double sensitivity, double resolution, double *u, sr_error
 int sr_dp_laplace_fixed(sr_rng *r, double v, double sensitivity, double epsilon, double resolution,
                         double *out, double *scale_out, sr_error *err)
 {
-    int64_t k, z;
-    double su;
-    uint64_t num, den;
+    int64_t k = 0, z = 0;
+    double su = 0;
+    uint64_t num = 0, den = 1;
     int rc;
     if (!isfinite(epsilon) || epsilon <= 0)
         return sr_error_set(err, SR_EINVAL, "epsilon %g must be positive", epsilon);
@@ -328,9 +328,9 @@ int sr_dp_laplace_fixed(sr_rng *r, double v, double sensitivity, double epsilon,
 int sr_dp_gaussian_fixed(sr_rng *r, double v, double sensitivity, double rho, double resolution,
                          double *out, double *sigma_out, sr_error *err)
 {
-    int64_t k, z;
-    double su;
-    uint64_t num, den;
+    int64_t k = 0, z = 0;
+    double su = 0;
+    uint64_t num = 0, den = 1;
     int rc;
     if (!isfinite(rho) || rho <= 0)
         return sr_error_set(err, SR_EINVAL, "rho %g must be positive", rho);

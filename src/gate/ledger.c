@@ -508,7 +508,7 @@ static int action_parse(const char *kind, const char *payload, size_t plen, acti
     if (o == NULL)
         return err ? err->code : SR_EFORMAT;
     int rc = SR_OK;
-    uint64_t v;
+    uint64_t v = 0;
     if (!json_is_object(o)) {
         rc = sr_error_set(err, SR_EFORMAT, "payload is not an object");
         goto out;

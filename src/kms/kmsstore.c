@@ -25,6 +25,7 @@ static const char schema_sql[] =
     "PRAGMA synchronous=FULL;"
     "CREATE TABLE IF NOT EXISTS nonces(nonce BLOB PRIMARY KEY, expires INTEGER NOT NULL,"
     " used INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS nonces_expires ON nonces(expires);"
     "CREATE TABLE IF NOT EXISTS budgets(dataset TEXT PRIMARY KEY, spent INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS charges(audit_seq INTEGER NOT NULL, dataset TEXT NOT NULL,"
     " micro INTEGER NOT NULL);"
@@ -107,10 +108,19 @@ static int exec_simple(sr_kms_store *s, const char *sql, sr_error *err)
 
 int sr_kms_nonce_issue(sr_kms_store *s, int64_t now, uint8_t nonce[SR_KMS_NONCE_LEN], sr_error *err)
 {
+    sqlite3_stmt *st = NULL;
+    /* Anyone may ask for nonces: bound how many can be outstanding. */
+    if (sqlite3_prepare_v2(s->db, "SELECT COUNT(*) FROM nonces WHERE expires >= ?", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "count nonces");
+    sqlite3_bind_int64(st, 1, now);
+    int64_t live = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (live >= SR_KMS_MAX_LIVE_NONCES)
+        return sr_error_set(err, SR_ELIMIT, "too many outstanding nonces (%lld); try again in a minute",
+                            (long long)live);
     int rc = sr_random(nonce, SR_KMS_NONCE_LEN, err);
     if (rc != SR_OK)
         return rc;
-    sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, "INSERT INTO nonces(nonce, expires) VALUES(?, ?)", -1, &st, NULL) != SQLITE_OK)
         return db_fail(s, err, "prepare nonce");
     sqlite3_bind_blob(st, 1, nonce, SR_KMS_NONCE_LEN, SQLITE_STATIC);

@@ -237,6 +237,32 @@ static void test_edit_detected(void)
     sr_kms_store_close(s);
 }
 
+static void test_nonce_flood_bounded(void)
+{
+    sr_error err;
+    CHECK(sr_test_sh("rm -rf flood && mkdir flood") == 0);
+    sr_kms_store *s = NULL;
+    CHECK_OK(sr_kms_store_open("flood", NULL, &s, &err), &err);
+    sr_kms_store_close(s);
+    /* fill the table up to the cap directly (one transaction), then ask once more */
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open("flood/kms.db", &db) == SQLITE_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < %d) "
+             "INSERT INTO nonces(nonce, expires) SELECT randomblob(32), 1000 FROM c",
+             SR_KMS_MAX_LIVE_NONCES);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_OK(sr_kms_store_open("flood", NULL, &s, &err), &err);
+    uint8_t n[32];
+    CHECK_EQ_INT(sr_kms_nonce_issue(s, 990, n, &err), SR_ELIMIT);
+    CHECK_CONTAINS(err.msg, "too many outstanding nonces");
+    /* once they expire, nonces are issued again */
+    CHECK_OK(sr_kms_nonce_issue(s, 1001, n, &err), &err);
+    sr_kms_store_close(s);
+}
+
 int main(void)
 {
     CHECK(sr_test_sh("rm -f kms.db kms.db-wal kms.db-shm") == 0);
@@ -245,5 +271,6 @@ int main(void)
     SR_RUN(test_concurrent_budget_exact);
     SR_RUN(test_kill9_never_double_charges);
     SR_RUN(test_edit_detected);
+    SR_RUN(test_nonce_flood_bounded);
     return sr_test_finish();
 }
