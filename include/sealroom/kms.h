@@ -73,6 +73,14 @@ void sr_kms_report_data(const uint8_t compose_hash[32], const uint8_t client_pub
                         const uint8_t nonce[32], uint8_t out[64]);
 /* Context bound into each re-wrapped DEK: label || compose_hash || archive_id. */
 size_t sr_kms_release_context(const uint8_t compose_hash[32], const uint8_t archive_id[16], uint8_t out[96]);
+/* Builds a /v1/keys request body (docs/PROTOCOL.md); manifests is a JSON
+ * array of sr_kms_manifest_entry values (borrowed). New reference or NULL. */
+struct sr_archive;
+json_t *sr_kms_request_new(const uint8_t *recipe, size_t recipe_len, const uint8_t *quote, size_t quote_len,
+                           const char *event_log, const uint8_t client_pub[SR_SECP_PUBKEY_LEN],
+                           const uint8_t nonce[32], const json_t *manifests);
+/* {"manifest": base64 of MANIFEST.json, "signature": hex of MANIFEST.sig} of an open archive. */
+json_t *sr_kms_manifest_entry(const struct sr_archive *a);
 /* Opens one released key from a /v1/keys reply entry with the VM's secret. */
 int sr_kms_open_key(const json_t *key_entry, const uint8_t compose_hash[32], const uint8_t client_sk[32],
                     uint8_t archive_id[16], uint8_t dek[SR_DEK_LEN], sr_error *err);

@@ -589,6 +589,39 @@ int sr_kms_cert_verify(const json_t *cert, const uint8_t kms_root_pub[SR_SECP_PU
     return SR_OK;
 }
 
+json_t *sr_kms_request_new(const uint8_t *recipe, size_t recipe_len, const uint8_t *quote, size_t quote_len,
+                           const char *event_log, const uint8_t client_pub[SR_SECP_PUBKEY_LEN],
+                           const uint8_t nonce[32], const json_t *manifests)
+{
+    char *qhex = malloc(2 * quote_len + 1);
+    char *rb64 = sr_base64_encode(recipe, recipe_len);
+    json_t *req = NULL;
+    if (qhex != NULL && rb64 != NULL) {
+        char pub[2 * SR_SECP_PUBKEY_LEN + 1], nh[65];
+        sr_hex_encode(quote, quote_len, qhex);
+        sr_hex_encode(client_pub, SR_SECP_PUBKEY_LEN, pub);
+        sr_hex_encode(nonce, 32, nh);
+        req = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:O}", "version", SR_KMS_PROTOCOL_VERSION, "quote", qhex,
+                        "event_log", event_log, "recipe", rb64, "client_pubkey", pub, "nonce", nh, "manifests",
+                        manifests);
+    }
+    free(qhex);
+    free(rb64);
+    return req;
+}
+
+json_t *sr_kms_manifest_entry(const struct sr_archive *a)
+{
+    size_t n = 0;
+    const uint8_t *mb = sr_archive_manifest_bytes(a, &n);
+    char *b64 = sr_base64_encode(mb, n);
+    char sig[2 * SR_ETH_SIG_LEN + 1];
+    sr_hex_encode(sr_archive_signature(a), SR_ETH_SIG_LEN, sig);
+    json_t *e = b64 ? json_pack("{s:s,s:s}", "manifest", b64, "signature", sig) : NULL;
+    free(b64);
+    return e;
+}
+
 int sr_kms_open_key(const json_t *key_entry, const uint8_t compose_hash[32], const uint8_t client_sk[32],
                     uint8_t archive_id[16], uint8_t dek[SR_DEK_LEN], sr_error *err)
 {

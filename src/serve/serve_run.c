@@ -197,34 +197,15 @@ static int request_keys(run_ctx *c, sr_error *err)
     c->event_log.len--; /* keep the NUL terminator out of the length */
 
     json_t *manifests = json_array();
-    for (size_t i = 0; i < c->nin; i++) {
-        size_t n = 0;
-        const uint8_t *mb = sr_archive_manifest_bytes(c->in[i].archive, &n);
-        char *b64 = sr_base64_encode(mb, n);
-        char sig[131];
-        sr_hex_encode(sr_archive_signature(c->in[i].archive), 65, sig);
-        json_array_append_new(manifests, json_pack("{s:s,s:s}", "manifest", b64, "signature", sig));
-        free(b64);
-    }
-    char *qhex = malloc(2 * c->quote.len + 1);
+    for (size_t i = 0; i < c->nin; i++)
+        json_array_append_new(manifests, sr_kms_manifest_entry(c->in[i].archive));
     size_t rlen = 0;
     const uint8_t *rbytes = sr_recipe_bytes(c->recipe, &rlen);
-    char *rb64 = sr_base64_encode(rbytes, rlen);
-    char pub[67], nh[65];
-    sr_hex_encode(c->cvm_pub, 33, pub);
-    sr_hex_encode(c->nonce, 32, nh);
-    if (qhex == NULL || rb64 == NULL) {
-        free(qhex);
-        free(rb64);
-        json_decref(manifests);
+    json_t *req = sr_kms_request_new(rbytes, rlen, c->quote.data, c->quote.len, (const char *)c->event_log.data,
+                                     c->cvm_pub, c->nonce, manifests);
+    json_decref(manifests);
+    if (req == NULL)
         return sr_error_set(err, SR_ENOMEM, "out of memory");
-    }
-    sr_hex_encode(c->quote.data, c->quote.len, qhex);
-    json_t *req = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:o}", "version", SR_KMS_PROTOCOL_VERSION, "quote", qhex,
-                            "event_log", (const char *)c->event_log.data, "recipe", rb64, "client_pubkey", pub,
-                            "nonce", nh, "manifests", manifests);
-    free(qhex);
-    free(rb64);
     snprintf(url, sizeof url, "%s/v1/keys", c->s->kms_url);
     rc = sr_http_json_call("POST", url, req, 120000, &c->kms_reply, &status, err);
     json_decref(req);

@@ -97,19 +97,12 @@ static int bench(int argc, char **argv)
         return die("recipe", &err);
     uint8_t h[32];
     sr_sha256(rb.data, rb.len, h);
-    char *rb64 = sr_base64_encode(rb.data, rb.len);
     json_t *manifests = json_array();
     for (int i = 0; i < narch; i++) {
         sr_archive *a = NULL;
         if (sr_archive_open(archives[i], &a, &err) != SR_OK)
             return die(archives[i], &err);
-        size_t n = 0;
-        const uint8_t *mb = sr_archive_manifest_bytes(a, &n);
-        char *b64 = sr_base64_encode(mb, n);
-        char sig[131];
-        sr_hex_encode(sr_archive_signature(a), 65, sig);
-        json_array_append_new(manifests, json_pack("{s:s,s:s}", "manifest", b64, "signature", sig));
-        free(b64);
+        json_array_append_new(manifests, sr_kms_manifest_entry(a));
         sr_archive_close(a);
     }
     sr_tee *t = NULL;
@@ -122,8 +115,6 @@ static int bench(int argc, char **argv)
     uint8_t sk[32], pub[33];
     if (sr_secp_seckey_generate(sk, &err) != SR_OK || sr_secp_pubkey(sk, pub, &err) != SR_OK)
         return die("client key", &err);
-    char pubhex[67];
-    sr_hex_encode(pub, 33, pubhex);
     char **bodies = calloc((size_t)requests, sizeof *bodies);
     double *lat = calloc((size_t)requests, sizeof *lat);
     char nurl[256];
@@ -141,16 +132,9 @@ static int bench(int argc, char **argv)
         sr_buf_init(&q);
         if (sr_tee_quote(t, rd, &q, &err) != SR_OK)
             return die("quote", &err);
-        char *qhex = malloc(2 * q.len + 1);
-        sr_hex_encode(q.data, q.len, qhex);
-        char nh[65];
-        sr_hex_encode(nonce, 32, nh);
-        json_t *req = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:O}", "version", 1, "quote", qhex, "event_log",
-                                (const char *)log.data, "recipe", rb64, "client_pubkey", pubhex, "nonce", nh,
-                                "manifests", manifests);
+        json_t *req = sr_kms_request_new(rb.data, rb.len, q.data, q.len, (const char *)log.data, pub, nonce, manifests);
         bodies[i] = json_dumps(req, JSON_COMPACT);
         json_decref(req);
-        free(qhex);
         sr_buf_free(&q);
     }
     struct job j = {.url = url, .bodies = bodies, .lat = lat, .n = requests};
@@ -171,7 +155,6 @@ static int bench(int argc, char **argv)
         free(bodies[i]);
     free(bodies);
     free(lat);
-    free(rb64);
     sr_buf_free(&rb);
     sr_buf_free(&log);
     json_decref(manifests);

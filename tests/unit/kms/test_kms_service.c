@@ -108,13 +108,7 @@ static json_t *seal_entry(int i, const char *recipe_path, const char *out_path)
     CHECK_OK(sr_archive_open(out_path, &a, &err), &err);
     if (a == NULL)
         return json_object();
-    size_t n = 0;
-    const uint8_t *mb = sr_archive_manifest_bytes(a, &n);
-    char *b64 = sr_base64_encode(mb, n);
-    char sig[2 * 65 + 1];
-    sr_hex_encode(sr_archive_signature(a), 65, sig);
-    json_t *e = json_pack("{s:s,s:s}", "manifest", b64, "signature", sig);
-    free(b64);
+    json_t *e = sr_kms_manifest_entry(a);
     sr_archive_close(a);
     return e;
 }
@@ -154,23 +148,14 @@ static char *build_request(sr_tee *tee, const char *kms_url, const client *c, co
     CHECK_OK(sr_tee_quote(tee, rd, &q, &err), &err);
     if (flip_byte >= 0 && (size_t)flip_byte < q.len)
         q.data[flip_byte] ^= 0x01;
-    char *qhex = malloc(2 * q.len + 1);
-    sr_hex_encode(q.data, q.len, qhex);
     sr_buf log;
     sr_buf_init(&log);
     CHECK_OK(sr_tee_event_log(tee, &log, &err), &err);
     CHECK_OK(sr_buf_append_u8(&log, 0, &err), &err);
-    char *rb64 = sr_base64_encode((const uint8_t *)rtext, strlen(rtext));
-    char pub[67], nh[65];
-    sr_hex_encode(c->pub, 33, pub);
-    sr_hex_encode(nonce, 32, nh);
-    json_t *req = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:O}", "version", 1, "quote", qhex, "event_log",
-                            (const char *)log.data, "recipe", rb64, "client_pubkey", pub, "nonce", nh, "manifests",
-                            manifests);
+    json_t *req = sr_kms_request_new((const uint8_t *)rtext, strlen(rtext), q.data, q.len, (const char *)log.data,
+                                     c->pub, nonce, manifests);
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
-    free(rb64);
-    free(qhex);
     sr_buf_free(&q);
     sr_buf_free(&log);
     return text;
