@@ -126,3 +126,14 @@ void sr_progress_finish(sr_progress *p)
     if (p->enabled)
         fprintf(stderr, "\r%*s\r", 70, "");
 }
+
+void sr_cli_serve_until_signal(const char *name, const char *listen, sr_http_server *srv)
+{
+    const char *colon = strrchr(listen, ':');
+    int hostlen = colon ? (int)(colon - listen) : (int)strlen(listen);
+    printf("sealroom %s listening on http://%.*s:%u\n", name, hostlen, listen, sr_http_server_port(srv));
+    fflush(stdout);
+    int sig = sr_http_wait_for_signal();
+    fprintf(stderr, "sealroom %s: signal %d, stopping\n", name, sig);
+    sr_http_server_stop(srv);
+}

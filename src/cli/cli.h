@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "sealroom/error.h"
+#include "sealroom/http.h"
 
 /* Exit codes: 0 success, 1 failure (including a failed verification),
  * 2 usage error. */
@@ -40,5 +41,11 @@ void sr_progress_update(sr_progress *p, unsigned long long done, unsigned long l
 void sr_progress_finish(sr_progress *p);
 
 double sr_cli_now(void); /* monotonic seconds */
+
+/* For `... serve` commands: prints "sealroom NAME listening on http://HOST:PORT"
+ * (the line scripts wait for), blocks until SIGINT/SIGTERM (signals must have
+ * been blocked with sr_http_block_signals before any thread started), then
+ * stops the server. */
+void sr_cli_serve_until_signal(const char *name, const char *listen, sr_http_server *srv);
 
 #endif

@@ -125,13 +125,7 @@ static int kms_serve(int argc, char **argv)
         fprintf(stderr, "sealroom kms: WARNING: accepting SIMULATED TEE quotes (not Intel-rooted)\n");
     if (cfg.any_runtime)
         fprintf(stderr, "sealroom kms: WARNING: accepting any runtime measurement (--any-runtime)\n");
-    char host[64];
-    snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
-    printf("sealroom kms listening on http://%s:%u\n", host, sr_http_server_port(srv));
-    fflush(stdout);
-    int sig = sr_http_wait_for_signal();
-    fprintf(stderr, "sealroom kms: signal %d, stopping\n", sig);
-    sr_http_server_stop(srv);
+    sr_cli_serve_until_signal("kms", listen, srv);
     sr_kms_free(k);
     return SR_EXIT_OK;
 }

@@ -91,13 +91,7 @@ int sr_cmd_serve(int argc, char **argv)
     }
     if (strcmp(cfg.tee, "sim") == 0)
         fprintf(stderr, "sealroom serve: WARNING: SIMULATED TEE — receipts will say \"simulated\"\n");
-    char host[64];
-    snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
-    printf("sealroom serve listening on http://%s:%u\n", host, sr_http_server_port(srv));
-    fflush(stdout);
-    int sig = sr_http_wait_for_signal();
-    fprintf(stderr, "sealroom serve: signal %d, stopping\n", sig);
-    sr_http_server_stop(srv);
+    sr_cli_serve_until_signal("serve", listen, srv);
     sr_serve_free(svc);
     return SR_EXIT_OK;
 }
