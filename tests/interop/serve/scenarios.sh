@@ -36,9 +36,15 @@ id1=$("$S" run --api "$API" --recipe recipe.json "${inputs[@]}" 2>/dev/null)
 wait_status "$id1" awaiting_approval
 curl -sf "$API/v1/runs/$id1" | grep -q '"approvals":0,"threshold":2' || fail "awaiting approval shows k/n"
 kill -9 "$svc_PID"; wait "$svc_PID" 2>/dev/null || true
+# A run cut after its key request (status running) must not run again nor be half reported.
+sqlite3 data/runs.db "INSERT INTO runs(id, seq, created, updated, status, compose_hash, recipe, inputs)
+  SELECT 'run-cut', MAX(seq) + 1, 0, 0, 'running', compose_hash, recipe, inputs FROM runs"
 start_bg svc "$S" "${SVC_ARGS[@]}"
 [ "$URL" != "" ] && API=$URL
-grep -q "1 run(s) resumed" svc.err || fail "restart did not resume the waiting run: $(cat svc.err)"
+grep -q "1 run(s) resumed, 1 marked failed" svc.err || fail "restart did not resume/fail runs: $(cat svc.err)"
+[ "$(status_of run-cut)" = failed ] || fail "a run cut after its key request was not marked failed"
+curl -sf "$API/v1/runs/run-cut" | grep -q "not run again" || fail "reason of the cut run"
+curl -sf "$API/v1/runs/run-cut" | grep -q '"receipt"' && fail "a cut run has a receipt"
 approve a.key recipe.json
 approve b.key recipe.json
 wait_status "$id1" done
