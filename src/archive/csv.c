@@ -1137,9 +1137,11 @@ static void wputc(wbuf *w, char c)
     w->b[w->n++] = c;
 }
 
-static void write_str(wbuf *w, const char *s, size_t n)
+/* Writes one field, quoted when it is empty, holds a separator, quote or
+ * line break, or when force is set. */
+static void write_str(wbuf *w, const char *s, size_t n, int force)
 {
-    int quote = n == 0;
+    int quote = n == 0 || force;
     for (size_t i = 0; i < n && !quote; i++) {
         char c = s[i];
         quote = c == ',' || c == '"' || c == '\r' || c == '\n';
@@ -1180,7 +1182,11 @@ int sr_csv_write_header(FILE *f, const sr_schema *s, sr_error *err)
     for (size_t j = 0; j < s->ncols; j++) {
         if (j > 0)
             wputc(w, ',');
-        write_str(w, s->cols[j].name, strnlen(s->cols[j].name, SR_MAX_NAME));
+        size_t n = strnlen(s->cols[j].name, SR_MAX_NAME);
+        /* a first name that starts with a UTF-8 byte order mark is quoted,
+         * or the reader would take those bytes for the file's BOM */
+        int bom = j == 0 && n >= 3 && memcmp(s->cols[j].name, "\xEF\xBB\xBF", 3) == 0;
+        write_str(w, s->cols[j].name, n, bom);
     }
     wputc(w, '\n');
     return wfinish(w, err);
@@ -1239,7 +1245,7 @@ int sr_csv_write_batch(FILE *f, const sr_schema *s, const sr_batch *b, sr_error 
             case SR_TYPE_STRING: {
                 size_t n;
                 const char *p = sr_chunk_str(c, i, &n);
-                write_str(w, p, n);
+                write_str(w, p, n, 0);
                 break;
             }
             }
