@@ -1,7 +1,8 @@
 /* sealroom console: a read-only view of the analysis service's REST API
  * (docs/openapi.json). Vanilla JS, no build step, no external resources.
  * Routes: #/consortia, #/approvals, #/approvals/<compose hash>, #/runs,
- * #/runs/<id>. Every value from the API is put into the page as text. */
+ * #/runs/<id>. Every value from the API is put into the page as text.
+ * Views that show a run in progress re-read themselves every 2 s. */
 'use strict';
 
 (function () {
@@ -20,6 +21,11 @@
   const view = document.getElementById('view');
   let generation = 0; /* a newer navigation makes older renders stale */
   let consortiaCache = null;
+  /* Run statuses that still change: a view showing one re-reads itself every
+   * REFRESH_MS until none is left or the reader navigates away. */
+  const LIVE = new Set(['queued', 'awaiting_approval', 'fetching', 'running']);
+  const REFRESH_MS = 2000;
+  let refreshTimer = null;
 
   /* ---- small helpers ------------------------------------------------- */
 
@@ -311,6 +317,7 @@
       runs.length ? scroller('Runs', h('table', { class: 'runs' }, h('caption', {}, 'Most recent first'),
         h('thead', {}, h('tr', {}, ['run', 'created', 'status', 'compose hash', 'detail'].map((t) => h('th', { scope: 'col' }, t)))),
         tbody)) : h('p', { class: 'muted' }, 'No runs yet.'));
+    return runs.some((r) => LIVE.has(r.status));
   }
 
   function cellValue(cell) {
@@ -419,30 +426,71 @@
       parts.push(sec);
     }
     view.replaceChildren(...parts);
+    return LIVE.has(run.status);
   }
 
   /* ---- router -------------------------------------------------------------- */
 
+  /* Renders the view for parts; returns true when it shows a run that is
+   * still in progress. */
+  async function render(gen, parts) {
+    const top = parts[0] || 'consortia';
+    if (top === 'consortia') await renderConsortia(gen);
+    else if (top === 'approvals' && parts[1]) await renderApproval(gen, parts[1]);
+    else if (top === 'approvals') await renderApprovalList(gen);
+    else if (top === 'runs' && parts[1]) return renderRun(gen, parts[1]);
+    else if (top === 'runs') return renderRuns(gen);
+    else view.replaceChildren(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/consortia' }, 'back to the consortia')));
+    return false;
+  }
+
+  /* Keeps a live view current: re-renders in place (same generation, so a
+   * navigation in between wins) while it shows a run in progress. A failed
+   * refresh keeps the last view and says so; the next one tries again. */
+  function scheduleRefresh(gen, parts, live) {
+    clearTimeout(refreshTimer);
+    refreshTimer = null;
+    if (!live || gen !== generation) {
+      view.removeAttribute('data-refresh');
+      return;
+    }
+    view.setAttribute('data-refresh', String(REFRESH_MS));
+    refreshTimer = setTimeout(async () => {
+      if (gen !== generation) return;
+      let still = true;
+      try {
+        still = await render(gen, parts);
+        const stale = document.getElementById('refresh-failed');
+        if (stale) stale.remove();
+      } catch (e) {
+        if (gen === generation && !document.getElementById('refresh-failed')) {
+          view.prepend(h('p', { class: 'card reason bad', id: 'refresh-failed' }, `Could not refresh: ${e.message}`));
+        }
+      }
+      scheduleRefresh(gen, parts, still);
+    }, REFRESH_MS);
+  }
+
   async function route() {
     const gen = ++generation;
+    clearTimeout(refreshTimer);
+    refreshTimer = null;
+    view.removeAttribute('data-refresh');
     const parts = (location.hash || '#/consortia').replace(/^#\/?/, '').split('/').map(decodeURIComponent);
     const top = parts[0] || 'consortia';
     for (const a of document.querySelectorAll('nav a')) {
       if (a.dataset.nav === top) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
     }
     if (top === 'consortia') consortiaCache = null;
+    let live = false;
     try {
-      if (top === 'consortia') await renderConsortia(gen);
-      else if (top === 'approvals' && parts[1]) await renderApproval(gen, parts[1]);
-      else if (top === 'approvals') await renderApprovalList(gen);
-      else if (top === 'runs' && parts[1]) await renderRun(gen, parts[1]);
-      else if (top === 'runs') await renderRuns(gen);
-      else view.replaceChildren(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/consortia' }, 'back to the consortia')));
+      live = await render(gen, parts);
       if (gen === generation) document.title = `sealroom · ${top}`;
     } catch (e) {
       if (gen === generation) view.replaceChildren(h('h1', {}, 'Could not load this view'), errorBox(e));
     }
     if (gen === generation) view.setAttribute('data-route', location.hash || '#/consortia');
+    scheduleRefresh(gen, parts, live);
   }
 
   async function health() {

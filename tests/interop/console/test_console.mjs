@@ -187,6 +187,30 @@ try {
   await open(`#/runs/${PENDING}`);
   check((await text('p.quorum')).includes('1 / 2 quorum'), 'pending run shows its quorum');
 
+  // a run in progress keeps itself current: when the service's answer changes, the page
+  // follows without a navigation (the answer is changed in the browser, nothing else)
+  check((await page.locator('#view').getAttribute('data-refresh')) === '2000', 'a run in progress re-reads itself');
+  const waitStatus = async (want) => {
+    try {
+      await page.waitForFunction((w) => (document.getElementById('run-status') || {}).textContent === w, want, { timeout: 10000 });
+      return true;
+    } catch (e) {
+      return false;
+    }
+  };
+  await page.route(`**/v1/runs/${PENDING}`, async (r) => {
+    const resp = await r.fetch();
+    const body = await resp.json();
+    body.status = 'running';
+    delete body.detail;
+    await r.fulfill({ response: resp, json: body });
+  });
+  check(await waitStatus('running'), `the page follows the run to "running" by itself: ${await text('#run-status')}`);
+  await page.unroute(`**/v1/runs/${PENDING}`);
+  check(await waitStatus('awaiting approval'), 'and back, with the service\'s own answer');
+  await open('#/consortia');
+  check((await page.locator('#view').getAttribute('data-refresh')) === null, 'a finished view does not re-read itself');
+
   // a narrow screen
   await page.setViewportSize({ width: 390, height: 844 });
   await open('#/consortia');
