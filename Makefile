@@ -37,7 +37,7 @@ test-quick: deps build
 # A long fuzz run of every target (FUZZ_SECONDS each).
 FUZZ_SECONDS ?= 300
 fuzz: deps
-	@CC=clang-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSR_FUZZ=ON -DSR_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	@CC=clang-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSR_FUZZ=ON -DSR_FUZZ_SECONDS=$(FUZZ_SECONDS) -DSR_FUZZ_SEED=0 >/dev/null
 	@cmake --build build-fuzz -j$(JOBS)
 	@cd build-fuzz && ctest -L fuzz --output-on-failure --timeout $$(( $(FUZZ_SECONDS) + 120 ))
 

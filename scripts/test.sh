@@ -43,7 +43,7 @@ fi
 if build build-asan -DCMAKE_BUILD_TYPE=Debug -DSR_SANITIZE=ON; then
   run_suite asan build-asan -LE slow
 fi
-if CC=clang-14 build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSR_FUZZ=ON -DSR_FUZZ_SECONDS="${FUZZ_SECONDS:-8}"; then
+if CC=clang-14 build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSR_FUZZ=ON -DSR_FUZZ_SECONDS="${FUZZ_SECONDS:-8}" -DSR_FUZZ_SEED="${FUZZ_SEED:-1}"; then
   run_suite fuzz build-fuzz -L fuzz
 fi
 
