@@ -5,14 +5,10 @@
  * KMS certificate and the payload's outputs is tampered with, one at a
  * time, and the expected named check is the first to fail. */
 #include "test.h"
+#include "tcb_fixture.h"
 
 #include <stdlib.h>
 #include <time.h>
-
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 
 #include "sealroom/attest.h"
 #include "sealroom/buf.h"
@@ -1166,101 +1162,13 @@ static void test_collateral(void)
     sr_buf_free(&col);
 }
 
-/* A self-signed P-256 "TCB signing" certificate made here. Pinned next to the
- * Intel root it lets the test sign edited TCB info, so every TCB status can
- * be driven through a receipt (the real QE identity stays Intel's). */
-static EVP_PKEY *tcb_key;
-static char *tcb_pem;
-
-static void add_ext(X509 *x, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    CHECK(e != NULL && X509_add_ext(x, e, -1) == 1);
-    X509_EXTENSION_free(e);
-}
-
-static void make_tcb_signer(void)
-{
-    tcb_key = EVP_EC_gen("P-256");
-    CHECK(tcb_key != NULL);
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-    X509_NAME *n = X509_NAME_new();
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"sealroom TEST TCB Signing - not Intel", -1,
-                               -1, 0);
-    X509_set_subject_name(x, n);
-    X509_set_issuer_name(x, n);
-    X509_NAME_free(n);
-    ASN1_TIME_set(X509_getm_notBefore(x), at("2020-01-01T00:00:00Z"));
-    ASN1_TIME_set(X509_getm_notAfter(x), at("2040-01-01T00:00:00Z"));
-    X509_set_pubkey(x, tcb_key);
-    add_ext(x, NID_basic_constraints, "critical,CA:TRUE");
-    add_ext(x, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
-    add_ext(x, NID_subject_key_identifier, "hash");
-    add_ext(x, NID_authority_key_identifier, "keyid:always");
-    CHECK(X509_sign(x, tcb_key, EVP_sha256()) > 0);
-    BIO *b = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(b, x);
-    char *p = NULL;
-    long len = BIO_get_mem_data(b, &p);
-    tcb_pem = strndup(p, (size_t)len);
-    BIO_free(b);
-    X509_free(x);
-}
-
-/* The collateral with tcb_info replaced by `ti`, signed by tcb_key. */
-static char *resign_tcb_info(const json_t *col, const char *ti)
-{
-    uint8_t der[128], raw[64];
-    size_t dl = sizeof der;
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
-    CHECK(EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, tcb_key) == 1);
-    CHECK(EVP_DigestSign(m, der, &dl, (const unsigned char *)ti, strlen(ti)) == 1);
-    EVP_MD_CTX_free(m);
-    const unsigned char *q = der;
-    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &q, (long)dl);
-    CHECK(es != NULL);
-    const BIGNUM *r = NULL, *sv = NULL;
-    ECDSA_SIG_get0(es, &r, &sv);
-    BN_bn2binpad(r, raw, 32);
-    BN_bn2binpad(sv, raw + 32, 32);
-    ECDSA_SIG_free(es);
-    char hex[129];
-    sr_hex_encode(raw, 64, hex);
-    json_t *c = json_deep_copy(col);
-    json_object_set_new(c, "tcb_info", json_string(ti));
-    json_object_set_new(c, "tcb_info_signature", json_string(hex));
-    json_object_set_new(c, "tcb_info_issuer_chain", json_string(tcb_pem));
-    char *txt = json_dumps(c, JSON_COMPACT);
-    json_decref(c);
-    return txt;
-}
-
-/* tcb_info with the platform's matching (first) TCB level given `level`
- * ("tcbStatus":...[,"advisoryIDs":[...]]) instead of "tcbStatus":"UpToDate". */
-static char *tcb_info_with(const json_t *col, const char *level)
-{
-    static const char anchor[] = "\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"sgxtcbcomponents\"";
-    const char *ti = json_string_value(json_object_get(col, "tcb_info"));
-    const char *at_ = strstr(ti, anchor);
-    CHECK(at_ != NULL && strstr(at_ + 1, anchor) == NULL);
-    size_t skip = strlen("\"tcbStatus\":\"UpToDate\"");
-    size_t n = strlen(ti) + strlen(level) + 1;
-    char *o = malloc(n);
-    snprintf(o, n, "%.*s%s%s", (int)(at_ - ti), ti, level, at_ + skip);
-    return o;
-}
-
 static void test_collateral_statuses(void)
 {
     sr_buf rq = load_data("tdx/v4_dcapqvl.quote"), col = load_data("tdx/v4_dcapqvl.collateral.json");
-    json_t *cj = json_loadb((const char *)col.data, col.len, 0, NULL);
-    CHECK(cj != NULL);
-    make_tcb_signer();
+    /* a test signer pinned next to the Intel root re-signs edited TCB info */
+    sr_test_tcb_signer *ts = sr_test_tcb_signer_new(at("2020-01-01T00:00:00Z"), at("2040-01-01T00:00:00Z"));
+    CHECK(ts != NULL);
+    const char *tcb_pem = sr_test_tcb_signer_pem(ts);
     sr_receipt_parts p = good_parts();
     p.quote = rq.data;
     p.quote_len = rq.len;
@@ -1295,8 +1203,8 @@ static void test_collateral_statuses(void)
         {"\"tcbStatus\":\"Revoked\"", "Revoked", 0, 0, "TCB status is Revoked"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        char *ti = tcb_info_with(cj, t[i].level);
-        char *c = resign_tcb_info(cj, ti);
+        char *c = sr_test_collateral_with_level(ts, (const char *)col.data, col.len, t[i].level);
+        CHECK(c != NULL);
         pol.collateral = c;
         pol.collateral_len = strlen(c);
         CHECK_EQ_STR(verify_first(r, &pol, &rep), t[i].ok ? "report-data" : "quote-chain");
@@ -1322,12 +1230,9 @@ static void test_collateral_statuses(void)
             pol.nroots = 2;
         }
         free(c);
-        free(ti);
     }
     json_decref(r);
-    json_decref(cj);
-    EVP_PKEY_free(tcb_key);
-    free(tcb_pem);
+    sr_test_tcb_signer_free(ts);
     sr_buf_free(&rq);
     sr_buf_free(&col);
 }
