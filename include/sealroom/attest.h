@@ -195,6 +195,24 @@ typedef struct sr_attest_result {
 int sr_attest_verify(const uint8_t *quote, size_t len, const sr_attest_policy *policy,
                      sr_attest_result *out, sr_error *err);
 
+/* The TCB status policy every verifier applies (sr_attest_verify, hence the
+ * KMS, `quote verify` and the receipt check; docs/ATTESTATION.md §2 step 12):
+ *   UpToDate, NotEvaluated (no collateral)                    -> ACCEPT
+ *   SWHardeningNeeded, ConfigurationNeeded,
+ *   ConfigurationAndSWHardeningNeeded                         -> WARN (accepted)
+ *   OutOfDate, OutOfDateConfigurationNeeded                   -> REFUSE, or WARN
+ *                                                                with allow_out_of_date
+ *   Revoked, NULL, anything else                              -> REFUSE */
+typedef enum sr_tcb_verdict {
+    SR_TCB_ACCEPT = 0,
+    SR_TCB_WARN = 1,
+    SR_TCB_REFUSE = 2,
+} sr_tcb_verdict;
+sr_tcb_verdict sr_attest_tcb_verdict(const char *tcb_status, int allow_out_of_date);
+/* One sentence on what a status means for a relying party (for warnings):
+ * e.g. "the platform needs software hardening (see the advisories)". */
+const char *sr_attest_tcb_meaning(const char *tcb_status);
+
 /* The result as a JSON object (field names in docs/ATTESTATION.md): a
  * malloc'd NUL-terminated string (indented when pretty), NULL on OOM. */
 char *sr_attest_result_json(const sr_attest_result *r, int pretty);

@@ -55,6 +55,11 @@ typedef struct sr_receipt_policy {
     const char *gate_spec;       /* re-read approvals from this gate (NULL = trust the snapshot in the certificate) */
     const uint8_t *kms_root_pub; /* 33; NULL = read from the gate (needs gate_spec) */
     int64_t now;                 /* for collateral / quote checks; 0 = time(NULL) */
+    /* Intel PCS collateral JSON (docs/ATTESTATION.md §3) for the quote's TCB
+     * status; NULL = not evaluated ("NotEvaluated"). The status is judged by
+     * sr_attest_tcb_verdict (no allow_out_of_date), as the KMS does. */
+    const char *collateral;
+    size_t collateral_len;
 } sr_receipt_policy;
 
 #define SR_RECEIPT_MAX_CHECKS 16
@@ -72,6 +77,14 @@ typedef struct sr_receipt_report {
     size_t nchecks;
     int valid;       /* every non-skipped check passed */
     char tee[16];    /* "tdx" / "simulated" as the quote verdict says */
+    /* The quote's TCB status: "NotEvaluated" without collateral, the
+     * evaluated status (even when the policy refused it), or "" when the
+     * quote or collateral did not get that far. */
+    char tcb_status[48];
+    char advisory_ids[256]; /* comma-separated, from the TCB level */
+    /* Non-empty when the receipt passed with a warning (a TCB status that
+     * sr_attest_tcb_verdict accepts with a warning). */
+    char warning[SR_RECEIPT_CHECK_DETAIL];
 } sr_receipt_report;
 
 /* Verifies every link; fills report (always) and returns SR_OK when valid,
@@ -81,7 +94,8 @@ typedef struct sr_receipt_report {
  * "output-contract". */
 int sr_receipt_verify(const json_t *receipt, const sr_receipt_policy *policy, sr_receipt_report *report,
                       sr_error *err);
-/* The report as JSON: {"valid":bool,"tee":..,"checks":[{"name","ok","detail"}]}. */
+/* The report as JSON: {"valid":bool,"tee":..,"tcb_status":..,"advisory_ids":[..],
+ * "warnings":[..],"checks":[{"name","ok","detail"}]}. */
 json_t *sr_receipt_report_json(const sr_receipt_report *r);
 
 #ifdef __cplusplus

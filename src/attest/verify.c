@@ -427,6 +427,43 @@ static int chain_cache_key(const sr_quote *q, STACK_OF(X509) *roots, uint8_t key
     return 0;
 }
 
+sr_tcb_verdict sr_attest_tcb_verdict(const char *s, int allow_out_of_date)
+{
+    if (s == NULL)
+        return SR_TCB_REFUSE;
+    if (strcmp(s, "UpToDate") == 0 || strcmp(s, "NotEvaluated") == 0)
+        return SR_TCB_ACCEPT;
+    if (strcmp(s, "SWHardeningNeeded") == 0 || strcmp(s, "ConfigurationNeeded") == 0 ||
+        strcmp(s, "ConfigurationAndSWHardeningNeeded") == 0)
+        return SR_TCB_WARN;
+    if (strcmp(s, "OutOfDate") == 0 || strcmp(s, "OutOfDateConfigurationNeeded") == 0)
+        return allow_out_of_date ? SR_TCB_WARN : SR_TCB_REFUSE;
+    return SR_TCB_REFUSE; /* Revoked, or a status this code does not know */
+}
+
+const char *sr_attest_tcb_meaning(const char *s)
+{
+    if (s == NULL)
+        return "no TCB status";
+    if (strcmp(s, "UpToDate") == 0)
+        return "the platform and the quoting enclave are up to date";
+    if (strcmp(s, "NotEvaluated") == 0)
+        return "no collateral was given, so the TCB status was not evaluated";
+    if (strcmp(s, "SWHardeningNeeded") == 0)
+        return "the platform is up to date but needs software hardening against the listed advisories";
+    if (strcmp(s, "ConfigurationNeeded") == 0)
+        return "the platform is up to date but its configuration needs changes for the listed advisories";
+    if (strcmp(s, "ConfigurationAndSWHardeningNeeded") == 0)
+        return "the platform is up to date but needs configuration changes and software hardening";
+    if (strcmp(s, "OutOfDate") == 0)
+        return "the platform or quoting enclave misses security updates";
+    if (strcmp(s, "OutOfDateConfigurationNeeded") == 0)
+        return "the platform misses security updates and needs configuration changes";
+    if (strcmp(s, "Revoked") == 0)
+        return "the platform's or quoting enclave's TCB is revoked";
+    return "unknown TCB status";
+}
+
 int sr_attest_verify(const uint8_t *quote, size_t len, const sr_attest_policy *policy, sr_attest_result *out,
                      sr_error *err)
 {
@@ -578,12 +615,11 @@ int sr_attest_verify(const uint8_t *quote, size_t len, const sr_attest_policy *p
             rc = fail_err(&v, &e);
             goto done;
         }
-        if (strcmp(out->tcb_status, "Revoked") == 0) {
-            rc = fail(&v, SR_EDENIED, "TCB status is Revoked");
-            goto done;
-        }
-        if (strncmp(out->tcb_status, "OutOfDate", 9) == 0 && !policy->allow_out_of_date) {
-            rc = fail(&v, SR_EDENIED, "TCB status is %s; refused without allow_out_of_date", out->tcb_status);
+        if (sr_attest_tcb_verdict(out->tcb_status, policy->allow_out_of_date) == SR_TCB_REFUSE) {
+            if (strncmp(out->tcb_status, "OutOfDate", 9) == 0)
+                rc = fail(&v, SR_EDENIED, "TCB status is %s; refused without allow_out_of_date", out->tcb_status);
+            else
+                rc = fail(&v, SR_EDENIED, "TCB status is %s", out->tcb_status);
             goto done;
         }
     }

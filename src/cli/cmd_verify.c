@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "sealroom/attest.h"
 #include "sealroom/buf.h"
 #include "sealroom/json.h"
 #include "sealroom/receipt.h"
@@ -17,13 +18,14 @@ const char sr_cmd_verify_summary[] = "verify a run's receipt: signature, quote, 
 static void usage(void)
 {
     printf("Usage: sealroom verify RECEIPT.json [--gate SPEC] [--kms-root HEX|FILE] [--root PEM]...\n"
-           "                      [--allow-simulated] [--json]\n"
+           "                      [--allow-simulated] [--collateral FILE] [--now TIME] [--json]\n"
            "\n"
            "Checks a receipt offline and prints one line per link, with a check mark or a cross:\n"
            "  format             fields and sizes; the statement, recipe and envelope agree\n"
            "  payload-hash       SHA-256 of the payload is the signed statement's\n"
            "  payload-signature  the statement is signed by the run's key (cvm_pubkey)\n"
-           "  quote-chain        the TDX quote verifies to a pinned root (Intel SGX Root CA by default)\n"
+           "  quote-chain        the TDX quote verifies to a pinned root (Intel SGX Root CA by default);\n"
+           "                     with --collateral also its TCB status (else reported as NotEvaluated)\n"
            "  report-data        REPORTDATA binds the compose hash, the run key and the KMS nonce\n"
            "  rtmr3-replay       the event log replays to RTMR3 and measured this compose hash\n"
            "  kms-certificate    the KMS root signed the release to this key, recipe, datasets, snapshot\n"
@@ -38,7 +40,16 @@ static void usage(void)
            "  --root PEM         pin this TEE root (a PEM/DER file, or a simulated-TEE folder holding\n"
            "                     root.pem) instead of the Intel SGX Root CA; repeatable\n"
            "  --allow-simulated  accept a quote from a simulated TEE (its root must be given with --root)\n"
-           "  --json             print {\"valid\", \"tee\", \"checks\": [{\"name\", \"ok\", \"detail\"}]}\n"
+           "  --collateral FILE  Intel PCS collateral JSON (TCB info v3, QE identity v2, signatures, issuer\n"
+           "                     chains, CRLs; docs/ATTESTATION.md) for the quote: evaluates its TCB status.\n"
+           "                     UpToDate passes; SWHardeningNeeded, ConfigurationNeeded and\n"
+           "                     ConfigurationAndSWHardeningNeeded pass with a WARNING; OutOfDate*,\n"
+           "                     Revoked, expired or badly signed collateral fail quote-chain (the KMS's\n"
+           "                     policy). The collateral's issuer chains must verify to the pinned roots.\n"
+           "  --now TIME         check every validity window (certificates, CRLs, collateral) at TIME\n"
+           "                     (2025-07-01T00:00:00Z or Unix seconds) instead of the current time\n"
+           "  --json             print {\"valid\", \"tee\", \"tcb_status\", \"advisory_ids\", \"warnings\",\n"
+           "                     \"checks\": [{\"name\", \"ok\", \"detail\"}]}\n"
            "  -h, --help         show this help\n"
            "\n"
            "Exit status: 0 every check passed, 1 a check failed (or the receipt cannot be read),\n"
@@ -69,8 +80,15 @@ static void print_human(const sr_receipt_report *r, const char *path, const char
         printf("  %s %-18s %s\n", mark, c->name, c->detail);
     }
     int sim = strcmp(r->tee, "simulated") == 0;
-    if (r->valid)
-        printf("VALID%s\n", sim ? " (SIMULATED TEE: not a hardware attestation)" : " (TDX)");
+    if (r->warning[0])
+        printf("WARNING: %s\n", r->warning);
+    int evaluated = r->tcb_status[0] && strcmp(r->tcb_status, "NotEvaluated") != 0;
+    if (r->valid && sim)
+        printf("VALID (SIMULATED TEE: not a hardware attestation)\n");
+    else if (r->valid && evaluated)
+        printf("VALID (TDX, TCB %s%s)\n", r->tcb_status, r->warning[0] ? ", with a WARNING" : "");
+    else if (r->valid)
+        printf("VALID (TDX)\n");
     else {
         const char *first = "?";
         for (size_t i = 0; i < r->nchecks; i++)
@@ -91,7 +109,7 @@ static void print_human(const sr_receipt_report *r, const char *path, const char
 int sr_cmd_verify(int argc, char **argv)
 {
     const char *cmd = "verify";
-    const char *path = NULL, *gate = NULL, *kms_root = NULL;
+    const char *path = NULL, *gate = NULL, *kms_root = NULL, *collateral = NULL, *now_s = NULL;
     const char *roots[MAX_ROOTS];
     size_t nroots = 0;
     int json = 0, allow_sim = 0;
@@ -105,12 +123,17 @@ int sr_cmd_verify(int argc, char **argv)
             json = 1;
         } else if (strcmp(a, "--allow-simulated") == 0) {
             allow_sim = 1;
-        } else if (strcmp(a, "--gate") == 0 || strcmp(a, "--kms-root") == 0 || strcmp(a, "--root") == 0) {
+        } else if (strcmp(a, "--gate") == 0 || strcmp(a, "--kms-root") == 0 || strcmp(a, "--root") == 0 ||
+                   strcmp(a, "--collateral") == 0 || strcmp(a, "--now") == 0) {
             if (i + 1 >= argc)
                 return sr_cli_usage_error(cmd, "%s needs a value", a);
             const char *val = argv[++i];
             if (strcmp(a, "--gate") == 0)
                 gate = val;
+            else if (strcmp(a, "--collateral") == 0)
+                collateral = val;
+            else if (strcmp(a, "--now") == 0)
+                now_s = val;
             else if (strcmp(a, "--kms-root") == 0)
                 kms_root = val;
             else if (nroots >= MAX_ROOTS)
@@ -130,6 +153,9 @@ int sr_cmd_verify(int argc, char **argv)
     uint8_t kpub[SR_SECP_PUBKEY_LEN];
     sr_error err;
     sr_error_clear(&err);
+    time_t now = 0;
+    if (now_s != NULL && (sr_attest_parse_time(now_s, &now, &err) != SR_OK || now <= 0))
+        return sr_cli_usage_error(cmd, "--now must be a time like 2025-07-01T00:00:00Z or Unix seconds");
     if (kms_root != NULL && sr_hex_decode_exact(kms_root, kpub, sizeof kpub, &err) != SR_OK) {
         /* or a file holding it (e.g. the KMS folder's root.pub) */
         sr_buf kb;
@@ -150,12 +176,13 @@ int sr_cmd_verify(int argc, char **argv)
     }
 
     int status = SR_EXIT_FAIL;
-    sr_buf rbuf[MAX_ROOTS], file;
+    sr_buf rbuf[MAX_ROOTS], file, col;
     const uint8_t *rptr[MAX_ROOTS];
     size_t rlen[MAX_ROOTS];
     for (size_t i = 0; i < MAX_ROOTS; i++)
         sr_buf_init(&rbuf[i]);
     sr_buf_init(&file);
+    sr_buf_init(&col);
     json_t *doc = NULL;
     for (size_t i = 0; i < nroots; i++) {
         if (read_root(roots[i], &rbuf[i], &err) != SR_OK) {
@@ -164,6 +191,11 @@ int sr_cmd_verify(int argc, char **argv)
         }
         rptr[i] = rbuf[i].data;
         rlen[i] = rbuf[i].len;
+    }
+    if (collateral != NULL && sr_file_read(collateral, 8u << 20, &col, &err) != SR_OK) {
+        sr_error_prefix(&err, "--collateral");
+        sr_cli_fail(cmd, &err);
+        goto out;
     }
     if (sr_file_read(path, SR_RECEIPT_MAX_BYTES, &file, &err) != SR_OK) {
         sr_cli_fail(cmd, &err);
@@ -188,6 +220,11 @@ int sr_cmd_verify(int argc, char **argv)
     pol.allow_simulated = allow_sim;
     pol.gate_spec = gate;
     pol.kms_root_pub = kms_root ? kpub : NULL;
+    pol.now = (int64_t)now;
+    if (collateral != NULL) {
+        pol.collateral = col.data ? (const char *)col.data : "";
+        pol.collateral_len = col.len;
+    }
     sr_receipt_report *rep = calloc(1, sizeof *rep);
     if (rep == NULL) {
         sr_error_set(&err, SR_ENOMEM, "out of memory");
@@ -215,6 +252,7 @@ int sr_cmd_verify(int argc, char **argv)
 out:
     json_decref(doc);
     sr_buf_free(&file);
+    sr_buf_free(&col);
     for (size_t i = 0; i < MAX_ROOTS; i++)
         sr_buf_free(&rbuf[i]);
     return status;

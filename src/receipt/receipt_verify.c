@@ -359,16 +359,39 @@ static int check_quote(vctx *v, char *detail, size_t cap, sr_error *err)
     ap.nroots = v->pol->roots ? v->pol->nroots : 0;
     ap.allow_simulated = v->pol->allow_simulated;
     ap.now = (time_t)v->pol->now;
+    if (v->pol->collateral != NULL) {
+        ap.collateral = v->pol->collateral;
+        ap.collateral_len = v->pol->collateral_len;
+    }
+    /* allow_out_of_date stays 0: the KMS's policy (sr_attest_tcb_verdict) */
     int rc = sr_attest_verify(v->quote.data, v->quote.len, &ap, v->att, err);
+    /* Without collateral the status is "NotEvaluated"; with it, the evaluated
+     * status (also when the policy refused it), or "" when the quote or the
+     * collateral failed before the evaluation. */
+    if (v->pol->collateral == NULL || strcmp(v->att->tcb_status, "NotEvaluated") != 0) {
+        snprintf(v->rep->tcb_status, sizeof v->rep->tcb_status, "%s", v->att->tcb_status);
+        snprintf(v->rep->advisory_ids, sizeof v->rep->advisory_ids, "%s", v->att->advisory_ids);
+    }
     if (rc != SR_OK)
         return rc;
     const char *verdict_tee = v->att->verdict == SR_ATTEST_SIMULATED ? "simulated" : "tdx";
     if (strcmp(verdict_tee, v->tee) != 0)
         return sr_error_set(err, SR_EVERIFY, "the quote verifies as %s but the receipt says tee \"%s\"",
                             sr_attest_verdict_name(v->att->verdict), v->tee);
-    snprintf(detail, cap, "%s quote v%u rooted at \"%.100s\", TCB %s",
-             v->att->verdict == SR_ATTEST_SIMULATED ? "SIMULATED TEE" : "TDX", v->att->quote.version,
-             v->att->root_cn, v->att->tcb_status);
+    const char *st = v->att->tcb_status, *adv = v->att->advisory_ids;
+    const char *kind = v->att->verdict == SR_ATTEST_SIMULATED ? "SIMULATED TEE" : "TDX";
+    if (v->pol->collateral == NULL) {
+        snprintf(detail, cap, "%s quote v%u rooted at \"%.100s\", TCB NotEvaluated (no --collateral)", kind,
+                 v->att->quote.version, v->att->root_cn);
+    } else if (sr_attest_tcb_verdict(st, 0) == SR_TCB_WARN) {
+        snprintf(v->rep->warning, sizeof v->rep->warning, "TCB status %s: %s%s%.96s%s", st,
+                 sr_attest_tcb_meaning(st), adv[0] ? " (" : "", adv, adv[0] ? ")" : "");
+        snprintf(detail, cap, "%s quote v%u rooted at \"%.64s\", TCB %s (accepted with a WARNING%s%.48s)", kind,
+                 v->att->quote.version, v->att->root_cn, st, adv[0] ? ": " : "", adv);
+    } else {
+        snprintf(detail, cap, "%s quote v%u rooted at \"%.100s\", TCB %s", kind, v->att->quote.version,
+                 v->att->root_cn, st);
+    }
     return SR_OK;
 }
 
@@ -954,5 +977,25 @@ json_t *sr_receipt_report_json(const sr_receipt_report *r)
             return NULL;
         }
     }
-    return json_pack("{s:b,s:s,s:o}", "valid", r->valid, "tee", r->tee, "checks", checks);
+    json_t *adv = json_array(), *warnings = json_array();
+    if (adv == NULL || warnings == NULL)
+        goto oom;
+    /* advisory ids: comma-separated in the report */
+    for (const char *p = r->advisory_ids; *p;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n > 0 && json_array_append_new(adv, json_stringn(p, n)) != 0)
+            goto oom;
+        p += n + (e ? 1 : 0);
+    }
+    if (r->warning[0] && json_array_append_new(warnings, json_string(r->warning)) != 0)
+        goto oom;
+    return json_pack("{s:b,s:s,s:o,s:o,s:o,s:o}", "valid", r->valid, "tee", r->tee, "tcb_status",
+                     r->tcb_status[0] ? json_string(r->tcb_status) : json_null(), "advisory_ids", adv, "warnings",
+                     warnings, "checks", checks);
+oom:
+    json_decref(adv);
+    json_decref(warnings);
+    json_decref(checks);
+    return NULL;
 }

@@ -276,8 +276,35 @@ static void test_pcs_samples_spr(void)
     sr_buf_free(&ib);
 }
 
+/* The one TCB policy every verifier applies (sr_attest_verify, KMS, receipt). */
+static void test_tcb_verdict_table(void)
+{
+    static const struct {
+        const char *status;
+        sr_tcb_verdict strict, lenient; /* allow_out_of_date 0 / 1 */
+    } t[] = {
+        {"UpToDate", SR_TCB_ACCEPT, SR_TCB_ACCEPT},
+        {"NotEvaluated", SR_TCB_ACCEPT, SR_TCB_ACCEPT},
+        {"SWHardeningNeeded", SR_TCB_WARN, SR_TCB_WARN},
+        {"ConfigurationNeeded", SR_TCB_WARN, SR_TCB_WARN},
+        {"ConfigurationAndSWHardeningNeeded", SR_TCB_WARN, SR_TCB_WARN},
+        {"OutOfDate", SR_TCB_REFUSE, SR_TCB_WARN},
+        {"OutOfDateConfigurationNeeded", SR_TCB_REFUSE, SR_TCB_WARN},
+        {"Revoked", SR_TCB_REFUSE, SR_TCB_REFUSE},
+        {"uptodate", SR_TCB_REFUSE, SR_TCB_REFUSE},
+        {"", SR_TCB_REFUSE, SR_TCB_REFUSE},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        CHECK_MSG(sr_attest_tcb_verdict(t[i].status, 0) == t[i].strict, "%s strict", t[i].status);
+        CHECK_MSG(sr_attest_tcb_verdict(t[i].status, 1) == t[i].lenient, "%s lenient", t[i].status);
+        CHECK(sr_attest_tcb_meaning(t[i].status)[0] != '\0');
+    }
+    CHECK(sr_attest_tcb_verdict(NULL, 1) == SR_TCB_REFUSE);
+}
+
 int main(void)
 {
+    SR_RUN(test_tcb_verdict_table);
     SR_RUN(test_uptodate);
     SR_RUN(test_platform_out_of_date);
     SR_RUN(test_module_identity);

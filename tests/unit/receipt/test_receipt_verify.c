@@ -5,6 +5,7 @@
  * KMS certificate and the payload's outputs is tampered with, one at a
  * time, and the expected named check is the first to fail. */
 #include "test.h"
+#include "tcb_fixture.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -1044,6 +1045,198 @@ static void test_build_refuses(void)
     CHECK(r == NULL);
 }
 
+/* ---- TCB status from collateral (a real TDX quote wrapped in a receipt) ----
+ * The real quote does not bind this receipt's key (report-data and what
+ * follows fail), but quote-chain is checked on its own: with the real Intel
+ * collateral it reports the TCB status; expired or edited collateral fails it. */
+
+static sr_buf load_data(const char *rel)
+{
+    sr_buf b;
+    sr_error err;
+    sr_buf_init(&b);
+    CHECK_OK(sr_file_read(sr_test_data(rel), 1u << 24, &b, &err), &err);
+    return b;
+}
+
+static time_t at(const char *t)
+{
+    time_t v = 0;
+    sr_error err;
+    CHECK_OK(sr_attest_parse_time(t, &v, &err), &err);
+    return v;
+}
+
+static void test_collateral(void)
+{
+    sr_buf rq = load_data("tdx/v4_dcapqvl.quote"), col = load_data("tdx/v4_dcapqvl.collateral.json");
+    sr_receipt_parts p = good_parts();
+    p.quote = rq.data;
+    p.quote_len = rq.len;
+    p.tee = "tdx";
+    json_t *r = build(&p);
+    sr_receipt_report rep;
+    sr_receipt_policy pol;
+    memset(&pol, 0, sizeof pol); /* the Intel root only */
+    pol.kms_root_pub = kms_pub;
+    pol.now = (int64_t)at("2025-07-01T00:00:00Z");
+
+    /* without collateral: as before, NotEvaluated */
+    CHECK_EQ_STR(verify_first(r, &pol, &rep), "report-data");
+    CHECK(rep.checks[3].ok == 1);
+    CHECK_CONTAINS(rep.checks[3].detail, "TCB NotEvaluated");
+    CHECK_EQ_STR(rep.tcb_status, "NotEvaluated");
+    CHECK_EQ_STR(rep.tee, "tdx");
+
+    /* with the collateral inside its window: UpToDate, no warning */
+    pol.collateral = (const char *)col.data;
+    pol.collateral_len = col.len;
+    CHECK_EQ_STR(verify_first(r, &pol, &rep), "report-data");
+    CHECK_MSG(rep.checks[3].ok == 1, "%s", rep.checks[3].detail);
+    CHECK_CONTAINS(rep.checks[3].detail, "TDX quote v4");
+    CHECK_CONTAINS(rep.checks[3].detail, "TCB UpToDate");
+    CHECK_EQ_STR(rep.tcb_status, "UpToDate");
+    CHECK_EQ_STR(rep.warning, "");
+    json_t *j = sr_receipt_report_json(&rep);
+    CHECK_EQ_STR(json_string_value(json_object_get(j, "tcb_status")), "UpToDate");
+    CHECK_EQ_INT(json_array_size(json_object_get(j, "warnings")), 0);
+    CHECK(json_is_array(json_object_get(j, "advisory_ids")));
+    json_decref(j);
+
+    /* after the TCB info's nextUpdate: expired collateral fails quote-chain */
+    pol.now = (int64_t)at("2025-08-01T00:00:00Z");
+    CHECK_EQ_STR(verify_first(r, &pol, &rep), "quote-chain");
+    CHECK_CONTAINS(rep.checks[3].detail, "collateral expired");
+    CHECK_CONTAINS(rep.checks[3].detail, "nextUpdate");
+    CHECK_EQ_STR(rep.tcb_status, "");
+    j = sr_receipt_report_json(&rep);
+    CHECK(json_is_null(json_object_get(j, "tcb_status")));
+    json_decref(j);
+    /* the same time without collateral passes quote-chain: the failure is the collateral's */
+    pol.collateral = NULL;
+    CHECK_EQ_STR(verify_first(r, &pol, &rep), "report-data");
+    pol.collateral = (const char *)col.data;
+
+    /* edited collateral: the signed TCB info bytes or their signature */
+    pol.now = (int64_t)at("2025-07-01T00:00:00Z");
+    json_t *cj = json_loadb((const char *)col.data, col.len, 0, NULL);
+    CHECK(cj != NULL);
+    for (int k = 0; k < 3; k++) {
+        json_t *c2 = json_deep_copy(cj);
+        const char *key = k == 0 ? "tcb_info" : k == 1 ? "tcb_info_signature" : "qe_identity";
+        char *t = strdup(json_string_value(json_object_get(c2, key)));
+        char *d = k == 1 ? t + 10 : strstr(t, "\"tcbEvaluationDataNumber\":") + 26;
+        *d = *d == '1' ? '2' : '1';
+        json_object_set_new(c2, key, json_string(t));
+        char *txt = json_dumps(c2, JSON_COMPACT);
+        pol.collateral = txt;
+        pol.collateral_len = strlen(txt);
+        CHECK_EQ_STR(verify_first(r, &pol, &rep), "quote-chain");
+        CHECK_CONTAINS(rep.checks[3].detail, k == 2 ? "QE identity signature does not verify"
+                                                     : "TCB info signature does not verify");
+        free(txt);
+        free(t);
+        json_decref(c2);
+    }
+    /* not collateral at all */
+    pol.collateral = "{}";
+    pol.collateral_len = 2;
+    CHECK_EQ_STR(verify_first(r, &pol, &rep), "quote-chain");
+    CHECK_CONTAINS(rep.checks[3].detail, "tcb_info");
+    json_decref(cj);
+
+    /* a simulated receipt (valid without collateral) with Intel's
+     * collateral: no TCB status is claimed for it, quote-chain fails */
+    sr_receipt_parts sp = good_parts();
+    json_t *sr = build(&sp);
+    pol = sim_policy();
+    CHECK_EQ_STR(verify_first(sr, &pol, &rep), "");
+    pol.collateral = (const char *)col.data;
+    pol.collateral_len = col.len;
+    CHECK_EQ_STR(verify_first(sr, &pol, &rep), "quote-chain");
+    CHECK_CONTAINS(rep.checks[3].detail, "collateral");
+    json_decref(sr);
+
+    json_decref(r);
+    sr_buf_free(&rq);
+    sr_buf_free(&col);
+}
+
+static void test_collateral_statuses(void)
+{
+    sr_buf rq = load_data("tdx/v4_dcapqvl.quote"), col = load_data("tdx/v4_dcapqvl.collateral.json");
+    /* a test signer pinned next to the Intel root re-signs edited TCB info */
+    sr_test_tcb_signer *ts = sr_test_tcb_signer_new(at("2020-01-01T00:00:00Z"), at("2040-01-01T00:00:00Z"));
+    CHECK(ts != NULL);
+    const char *tcb_pem = sr_test_tcb_signer_pem(ts);
+    sr_receipt_parts p = good_parts();
+    p.quote = rq.data;
+    p.quote_len = rq.len;
+    p.tee = "tdx";
+    json_t *r = build(&p);
+    const uint8_t *roots[2] = {(const uint8_t *)sr_intel_sgx_root_ca_pem, (const uint8_t *)tcb_pem};
+    size_t lens[2] = {strlen(sr_intel_sgx_root_ca_pem), strlen(tcb_pem)};
+    sr_receipt_policy pol;
+    memset(&pol, 0, sizeof pol);
+    pol.roots = roots;
+    pol.root_lens = lens;
+    pol.nroots = 2;
+    pol.kms_root_pub = kms_pub;
+    pol.now = (int64_t)at("2025-07-01T00:00:00Z");
+    sr_receipt_report rep;
+    static const struct {
+        const char *level, *status;
+        int ok, warn;
+        const char *detail;
+    } t[] = {
+        {"\"tcbStatus\":\"UpToDate\"", "UpToDate", 1, 0, "TCB UpToDate"},
+        {"\"tcbStatus\":\"SWHardeningNeeded\",\"advisoryIDs\":[\"INTEL-SA-00615\",\"INTEL-SA-00657\"]",
+         "SWHardeningNeeded", 1, 1, "TCB SWHardeningNeeded (accepted with a WARNING: INTEL-SA-00615,INTEL-SA-00657)"},
+        {"\"tcbStatus\":\"ConfigurationNeeded\",\"advisoryIDs\":[\"INTEL-SA-00828\"]", "ConfigurationNeeded", 1, 1,
+         "TCB ConfigurationNeeded (accepted with a WARNING: INTEL-SA-00828)"},
+        {"\"tcbStatus\":\"ConfigurationAndSWHardeningNeeded\"", "ConfigurationAndSWHardeningNeeded", 1, 1,
+         "accepted with a WARNING"},
+        {"\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-00837\"]", "OutOfDate", 0, 0,
+         "TCB status is OutOfDate"},
+        {"\"tcbStatus\":\"OutOfDateConfigurationNeeded\"", "OutOfDateConfigurationNeeded", 0, 0,
+         "TCB status is OutOfDateConfigurationNeeded"},
+        {"\"tcbStatus\":\"Revoked\"", "Revoked", 0, 0, "TCB status is Revoked"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char *c = sr_test_collateral_with_level(ts, (const char *)col.data, col.len, t[i].level);
+        CHECK(c != NULL);
+        pol.collateral = c;
+        pol.collateral_len = strlen(c);
+        CHECK_EQ_STR(verify_first(r, &pol, &rep), t[i].ok ? "report-data" : "quote-chain");
+        CHECK_MSG(rep.checks[3].ok == t[i].ok, "%s: %s", t[i].status, rep.checks[3].detail);
+        CHECK_CONTAINS(rep.checks[3].detail, t[i].detail);
+        CHECK_EQ_STR(rep.tcb_status, t[i].status);
+        CHECK_MSG((rep.warning[0] != '\0') == t[i].warn, "%s: warning \"%s\"", t[i].status, rep.warning);
+        if (t[i].warn)
+            CHECK_CONTAINS(rep.warning, t[i].status);
+        json_t *j = sr_receipt_report_json(&rep);
+        CHECK_EQ_STR(json_string_value(json_object_get(j, "tcb_status")), t[i].status);
+        CHECK_EQ_INT(json_array_size(json_object_get(j, "warnings")), t[i].warn);
+        if (i == 1) {
+            CHECK_EQ_INT(json_array_size(json_object_get(j, "advisory_ids")), 2);
+            CHECK_EQ_STR(json_string_value(json_array_get(json_object_get(j, "advisory_ids"), 1)), "INTEL-SA-00657");
+        }
+        json_decref(j);
+        /* the same collateral without the test signer pinned: refused */
+        if (i == 0) {
+            pol.nroots = 1;
+            CHECK_EQ_STR(verify_first(r, &pol, &rep), "quote-chain");
+            CHECK_CONTAINS(rep.checks[3].detail, "TCB info issuer chain");
+            pol.nroots = 2;
+        }
+        free(c);
+    }
+    json_decref(r);
+    sr_test_tcb_signer_free(ts);
+    sr_buf_free(&rq);
+    sr_buf_free(&col);
+}
+
 int main(void)
 {
     SR_RUN(setup);
@@ -1053,6 +1246,8 @@ int main(void)
     SR_RUN(test_gate_reread);
     SR_RUN(test_not_object);
     SR_RUN(test_build_refuses);
+    SR_RUN(test_collateral);
+    SR_RUN(test_collateral_statuses);
     json_decref(inputs);
     json_decref(gate_snap);
     json_decref(cert_doc);
