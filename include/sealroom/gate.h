@@ -109,6 +109,11 @@ typedef struct sr_gate_status {
     uint8_t frozen_reason[32];
     uint64_t snapshot;     /* ledger: last sequence number; evm: block number read at */
     char pos_unit[8];      /* "seq" or "block" */
+    /* ledger: the entry hash of entry `snapshot` (the head of the chain;
+     * has_snapshot_hash = 1); evm: not filled (0). Owners pin
+     * (snapshot, snapshot_hash) out of band; the KMS keeps it as its anchor. */
+    int has_snapshot_hash;
+    uint8_t snapshot_hash[32];
     /* Decision, filled by sr_gate_status (common code, same on every backend). */
     int allowed;
     char reason[SR_GATE_REASON_MAX];
@@ -209,8 +214,18 @@ void sr_gate_decide(sr_gate_status *st, const char *const *required, size_t n_re
  *  "owners":[{"id","address","jurisdiction","grades","approved","pos"}...],
  *  "revoked":bool,"revoked_by":str|null,"revoked_pos":int|null,
  *  "frozen":bool,"frozen_by":str|null,"frozen_pos":int|null,
- *  "snapshot":int,"pos_unit":"seq"|"block","config_nonce":int} */
+ *  "snapshot":int,"pos_unit":"seq"|"block","config_nonce":int,
+ *  "head_hash":"0x<64 hex>"|null}   (ledger: the entry hash at sequence
+ *                                     "snapshot"; evm: null) */
 char *sr_gate_status_json(const sr_gate_status *st, const char *backend);
+
+/* Hash of the ledger entry at sequence pos (1..snapshot) as of this
+ * handle's last read (sr_gate_status_get / sr_gate_get_config): no new read
+ * is made, so a caller that just read a status under its own lock gets the
+ * hash from the same verified chain (the KMS compares it with the entry it
+ * saw before to detect a forked or restored ledger). SR_ENOTFOUND if pos is
+ * 0 or past that head; SR_ESTATE on backends without entries (evm). */
+int sr_gate_entry_hash(sr_gate *g, uint64_t pos, uint8_t out[32], sr_error *err);
 
 /* ---- history (audit) --------------------------------------------------- */
 /* One verified entry of the gate's history, oldest first. */

@@ -79,6 +79,28 @@ int sr_kms_release_commit(sr_kms_store *s, const uint8_t nonce[SR_KMS_NONCE_LEN]
  * refusal...). rec->allowed must be 0. */
 int sr_kms_audit_refusal(sr_kms_store *s, const sr_kms_audit_record *rec, sr_error *err);
 
+/* ---- gate anchors ------------------------------------------------------
+ * Per gate (key: "BACKEND:CHAIN_ID:0xAPP", see docs/PROTOCOL.md), the
+ * highest position the KMS has read (ledger: sequence number, with the hash
+ * of that entry; evm: block number, no hash). The KMS refuses a gate read
+ * that is behind its anchor or disagrees with the anchored entry, so a
+ * ledger restored from an older copy cannot re-enable a revoked recipe. */
+#define SR_KMS_GATE_KEY_MAX 128
+typedef struct sr_kms_anchor {
+    uint64_t pos;     /* <= INT64_MAX */
+    int has_hash;     /* ledger: 1 */
+    uint8_t hash[32]; /* entry hash at pos */
+} sr_kms_anchor;
+
+/* The anchor of gate_key: *found = 0 (and out zeroed) if none yet. */
+int sr_kms_anchor_get(sr_kms_store *s, const char *gate_key, sr_kms_anchor *out, int *found, sr_error *err);
+
+/* Records a (pos, hash) for gate_key in its own committed transaction: inserts
+ * it if the gate has no anchor, replaces it if a->pos is higher than the
+ * stored one, and otherwise leaves the stored anchor as it is (an anchor
+ * never goes back, even when two processes race). */
+int sr_kms_anchor_advance(sr_kms_store *s, const char *gate_key, const sr_kms_anchor *a, sr_error *err);
+
 /* Spent micro-epsilon for a dataset (0 if never charged). */
 int sr_kms_budget_spent(sr_kms_store *s, const char *dataset, int64_t *spent_micro, sr_error *err);
 

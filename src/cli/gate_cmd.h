@@ -209,6 +209,11 @@ static inline void gc_print_status(const sr_gate_status *st, const char *backend
     else
         printf("frozen:       no\n");
     printf("snapshot:     %s %llu\n", st->pos_unit, (unsigned long long)st->snapshot);
+    if (st->has_snapshot_hash) {
+        char hh[65];
+        sr_hex_encode(st->snapshot_hash, 32, hh);
+        printf("ledger head:  seq %llu, entry hash 0x%s\n", (unsigned long long)st->snapshot, hh);
+    }
     printf("allowed:      %s\n", st->allowed ? "yes" : "no");
     printf("reason:       %s\n", st->reason);
 }

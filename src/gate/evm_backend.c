@@ -289,7 +289,7 @@ static void evm_close(sr_gate *g) {
 }
 
 static const sr_gate_ops evm_ops = {
-    "evm", evm_approve, evm_revoke, evm_freeze, evm_change_owners, evm_get_config, evm_status, evm_close,
+    "evm", evm_approve, evm_revoke, evm_freeze, evm_change_owners, evm_get_config, evm_status, NULL, evm_close,
 };
 
 int sr_gate_evm_open(sr_gate *g, const char *url, const uint8_t addr[SR_ETH_ADDR_LEN], sr_error *err) {

@@ -352,6 +352,13 @@ int sr_gate_status_get(sr_gate *g, const uint8_t compose_hash[32], const char *c
     return SR_OK;
 }
 
+int sr_gate_entry_hash(sr_gate *g, uint64_t pos, uint8_t out[32], sr_error *err)
+{
+    if (g->ops->entry_hash == NULL)
+        return sr_error_set(err, SR_ESTATE, "entry hashes are not available on the %s backend", g->ops->name);
+    return g->ops->entry_hash(g, pos, out, err);
+}
+
 int sr_gate_history(sr_gate *g, sr_gate_event **out, size_t *n, sr_error *err)
 {
     *out = NULL;
@@ -484,6 +491,7 @@ char *sr_gate_status_json(const sr_gate_status *st, const char *backend)
     json_object_set_new(o, "snapshot", json_integer((json_int_t)st->snapshot));
     json_object_set_new(o, "pos_unit", json_string(st->pos_unit[0] ? st->pos_unit : "seq"));
     json_object_set_new(o, "config_nonce", json_integer((json_int_t)st->config_nonce));
+    json_object_set_new(o, "head_hash", st->has_snapshot_hash ? hex_json(st->snapshot_hash, 32) : json_null());
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
     return s;

@@ -9,7 +9,8 @@
  *    gate.h with the codes given there;
  *  - status fills only the facts of sr_gate_status (domain, config,
  *    config_nonce, compose_hash, approved[], approved_pos[], n_approved,
- *    revoked*, frozen*, snapshot, pos_unit); gate.c then calls
+ *    revoked*, frozen*, snapshot, pos_unit and, where the backend has one,
+ *    has_snapshot_hash / snapshot_hash); gate.c then calls
  *    sr_gate_decide so the decision and reason text are common code.
  *  - close frees impl (not g).
  * The sender key (EVM transaction sender) is g->sender_sk when
@@ -32,6 +33,8 @@ typedef struct sr_gate_ops {
                          sr_error *err);
     int (*get_config)(sr_gate *g, sr_gate_config *out, uint64_t *nonce, sr_error *err);
     int (*status)(sr_gate *g, const uint8_t compose_hash[32], sr_gate_status *out, sr_error *err);
+    /* Hash of entry pos as of the last read (may be NULL: no entries). */
+    int (*entry_hash)(sr_gate *g, uint64_t pos, uint8_t out[32], sr_error *err);
     void (*close)(sr_gate *g);
 } sr_gate_ops;
 

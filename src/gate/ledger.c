@@ -71,6 +71,10 @@ typedef struct lstate {
     uint8_t frozen_reason[32];
     uint64_t seq;     /* last folded entry */
     uint8_t head[32]; /* its entry hash (zeros before the first) */
+    /* hashes[i] = entry hash of entry i + 1, for every folded entry (so the
+     * hash at any sequence can be answered from the verified fold) */
+    uint8_t (*hashes)[32];
+    size_t caphash;
 } lstate;
 
 typedef struct ledger {
@@ -99,6 +103,7 @@ static void state_free(lstate *s)
     free(s->vt);
     free(s->apix);
     free(s->rvix);
+    free(s->hashes);
     memset(s, 0, sizeof *s);
 }
 
@@ -722,6 +727,9 @@ static int fold_new_cb(sqlite3 *db, lstate *s, fold_cb cb, void *ctx, sr_error *
         }
         if (cb != NULL && (rc = cb(ctx, (uint64_t)seq, a, who, applied, err)) != SR_OK)
             break;
+        if ((rc = grow((void **)&s->hashes, &s->caphash, (size_t)seq, sizeof *s->hashes, err)) != SR_OK)
+            break;
+        memcpy(s->hashes[seq - 1], computed, 32);
         s->seq = (uint64_t)seq;
         memcpy(s->head, computed, 32);
     }
@@ -848,6 +856,11 @@ static int ledger_write(sr_gate *g, action *a, int *applied, sr_error *err)
         goto rollback;
     }
     uint64_t seq = l->st.seq + 1;
+    if (grow((void **)&l->st.hashes, &l->st.caphash, (size_t)seq, sizeof *l->st.hashes, err) != SR_OK) {
+        rc = SR_ENOMEM;
+        free(payload);
+        goto rollback;
+    }
     const char *kind = kind_names[a->kind];
     uint8_t h[32];
     entry_hash(seq, kind, payload, strlen(payload), a->signer, a->sig, l->st.head, h);
@@ -891,6 +904,7 @@ static int ledger_write(sr_gate *g, action *a, int *applied, sr_error *err)
     }
     l->st.seq = seq;
     memcpy(l->st.head, h, 32);
+    memcpy(l->st.hashes[seq - 1], h, 32);
     l->max_seen = seq;
     /* our own commit does not change data_version for this connection */
     return SR_OK;
@@ -1009,6 +1023,19 @@ static int op_status(sr_gate *g, const uint8_t h[32], sr_gate_status *out, sr_er
     }
     out->snapshot = s->seq;
     memcpy(out->pos_unit, "seq", 4);
+    out->has_snapshot_hash = 1;
+    memcpy(out->snapshot_hash, s->head, 32);
+    return SR_OK;
+}
+
+/* From the fold of the last read: no new read (see gate.h). */
+static int op_entry_hash(sr_gate *g, uint64_t pos, uint8_t out[32], sr_error *err)
+{
+    const ledger *l = g->impl;
+    if (pos == 0 || pos > l->st.seq || l->st.hashes == NULL)
+        return sr_error_set(err, SR_ENOTFOUND, "ledger has no entry %llu (it ends at %llu)", (unsigned long long)pos,
+                            (unsigned long long)l->st.seq);
+    memcpy(out, l->st.hashes[pos - 1], 32);
     return SR_OK;
 }
 
@@ -1076,6 +1103,7 @@ static const sr_gate_ops ledger_ops = {
     .change_owners = op_change_owners,
     .get_config = op_get_config,
     .status = op_status,
+    .entry_hash = op_entry_hash,
     .close = op_close,
 };
 

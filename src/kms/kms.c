@@ -369,6 +369,55 @@ static int check_quote(release_ctx *c, sr_error *err)
     return SR_OK;
 }
 
+/* Rollback / fork detection (docs/PROTOCOL.md "Gate anchors"): the gate
+ * just read (c->gate) must not be behind what this KMS has seen before, and
+ * on the ledger the entry at the anchored sequence must be the one seen.
+ * Then the anchor moves up to this read. Caller holds gate_mu. */
+static int check_anchor(release_ctx *c, sr_error *err)
+{
+    sr_kms *k = c->k;
+    const sr_gate_status *st = &c->gate;
+    char app[43], key[SR_KMS_GATE_KEY_MAX + 1];
+    sr_eth_address_to_string(st->domain.app, app);
+    snprintf(key, sizeof key, "%s:%llu:%s", c->gate_backend, (unsigned long long)st->domain.chain_id, app);
+    int ledger = st->has_snapshot_hash;
+    sr_kms_anchor seen, now;
+    int found = 0;
+    pthread_mutex_lock(&k->store_mu);
+    int rc = sr_kms_anchor_get(k->store, key, &seen, &found, err);
+    pthread_mutex_unlock(&k->store_mu);
+    if (rc != SR_OK)
+        return sr_error_prefix(err, "gate anchor");
+    if (found && st->snapshot < seen.pos) {
+        if (ledger)
+            return sr_error_set(err, SR_EDENIED, "gate ledger rolled back: sequence %llu, KMS has seen %llu",
+                                (unsigned long long)st->snapshot, (unsigned long long)seen.pos);
+        return sr_error_set(err, SR_EDENIED, "gate chain went back: block %llu, KMS has seen %llu",
+                            (unsigned long long)st->snapshot, (unsigned long long)seen.pos);
+    }
+    if (found && ledger && seen.has_hash) {
+        uint8_t h[32];
+        if (seen.pos == st->snapshot)
+            memcpy(h, st->snapshot_hash, 32);
+        else if ((rc = sr_gate_entry_hash(k->gate, seen.pos, h, err)) != SR_OK)
+            return sr_error_prefix(err, "gate");
+        if (memcmp(h, seen.hash, 32) != 0)
+            return sr_error_set(err, SR_EDENIED, "gate ledger forked at sequence %llu",
+                                (unsigned long long)seen.pos);
+    }
+    if (found && st->snapshot == seen.pos)
+        return SR_OK;
+    memset(&now, 0, sizeof now);
+    now.pos = st->snapshot;
+    now.has_hash = ledger;
+    if (ledger)
+        memcpy(now.hash, st->snapshot_hash, 32);
+    pthread_mutex_lock(&k->store_mu);
+    rc = sr_kms_anchor_advance(k->store, key, &now, err);
+    pthread_mutex_unlock(&k->store_mu);
+    return rc == SR_OK ? SR_OK : sr_error_prefix(err, "gate anchor");
+}
+
 static int check_gate(release_ctx *c, sr_error *err)
 {
     sr_gate *g = c->k->gate;
@@ -380,11 +429,18 @@ static int check_gate(release_ctx *c, sr_error *err)
         return sr_error_set(err, SR_ELIMIT, "recipe reads more than %d datasets", SR_KMS_MAX_DATASETS);
     for (size_t i = 0; i < nds; i++)
         required[i] = sr_recipe_dataset_owner(c->recipe, i);
+    /* The status read, the anchor check and its advance under one lock, so
+     * two requests never compare a read against an anchor set by a newer one. */
     pthread_mutex_lock(&c->k->gate_mu);
     rc = sr_gate_status_get(g, c->compose_hash, required, nds, &c->gate, err);
+    if (rc != SR_OK) {
+        pthread_mutex_unlock(&c->k->gate_mu);
+        return sr_error_prefix(err, "gate");
+    }
+    rc = check_anchor(c, err);
     pthread_mutex_unlock(&c->k->gate_mu);
     if (rc != SR_OK)
-        return sr_error_prefix(err, "gate");
+        return rc;
     if (memcmp(c->gate.domain.app, sr_recipe_app_id(c->recipe), SR_ETH_ADDR_LEN) != 0) {
         char gapp[43];
         sr_eth_address_to_string(c->gate.domain.app, gapp);

@@ -32,7 +32,9 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS audit(seq INTEGER PRIMARY KEY, record TEXT NOT NULL,"
     " prev_hash TEXT NOT NULL, entry_hash TEXT NOT NULL, mac TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS audit_head(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,"
-    " entry_hash TEXT NOT NULL);";
+    " entry_hash TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS gate_anchors(gate TEXT PRIMARY KEY, pos INTEGER NOT NULL,"
+    " hash TEXT NOT NULL);";
 
 static int db_fail(sr_kms_store *s, sr_error *err, const char *what)
 {
@@ -420,6 +422,68 @@ int sr_kms_release_commit(sr_kms_store *s, const uint8_t nonce[SR_KMS_NONCE_LEN]
     if (rc != SR_OK)
         return sr_error_set(err, rc, "%s (and the refusal could not be audited: %s)", cause, aerr.msg);
     return sr_error_set(err, SR_EDENIED, "%s", cause);
+}
+
+static int anchor_key_ok(const char *gate_key, sr_error *err)
+{
+    if (gate_key == NULL || gate_key[0] == '\0' || strlen(gate_key) > SR_KMS_GATE_KEY_MAX)
+        return sr_error_set(err, SR_EINVAL, "kms store: gate key must be 1..%d characters", SR_KMS_GATE_KEY_MAX);
+    return SR_OK;
+}
+
+int sr_kms_anchor_get(sr_kms_store *s, const char *gate_key, sr_kms_anchor *out, int *found, sr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    int rc = anchor_key_ok(gate_key, err);
+    if (rc != SR_OK)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT pos, hash FROM gate_anchors WHERE gate = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "prepare anchor");
+    sqlite3_bind_text(st, 1, gate_key, -1, SQLITE_TRANSIENT);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        sqlite3_int64 pos = sqlite3_column_int64(st, 0);
+        const char *h = (const char *)sqlite3_column_text(st, 1);
+        if (pos < 0 || h == NULL || (h[0] != '\0' && sr_hex_decode_exact(h, out->hash, 32, NULL) != SR_OK)) {
+            rc = sr_error_set(err, SR_EVERIFY, "kms store: the gate anchor of %s is malformed", gate_key);
+        } else {
+            out->pos = (uint64_t)pos;
+            out->has_hash = h[0] != '\0';
+            *found = 1;
+        }
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(s, err, "read anchor");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sr_kms_anchor_advance(sr_kms_store *s, const char *gate_key, const sr_kms_anchor *a, sr_error *err)
+{
+    int rc = anchor_key_ok(gate_key, err);
+    if (rc != SR_OK)
+        return rc;
+    if (a->pos > (uint64_t)INT64_MAX)
+        return sr_error_set(err, SR_EINVAL, "kms store: gate position out of range");
+    char hex[65] = "";
+    if (a->has_hash)
+        sr_hex_encode(a->hash, 32, hex);
+    sqlite3_stmt *st = NULL;
+    /* One statement, so it is its own transaction (autocommit). */
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO gate_anchors(gate, pos, hash) VALUES(?1, ?2, ?3) "
+                           "ON CONFLICT(gate) DO UPDATE SET pos = excluded.pos, hash = excluded.hash "
+                           "WHERE excluded.pos > gate_anchors.pos",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "prepare anchor advance");
+    sqlite3_bind_text(st, 1, gate_key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)a->pos);
+    sqlite3_bind_text(st, 3, hex, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st) == SQLITE_DONE ? SR_OK : db_fail(s, err, "advance anchor");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int sr_kms_budget_spent(sr_kms_store *s, const char *dataset, int64_t *spent_micro, sr_error *err)

@@ -97,6 +97,10 @@ check "status text" grep -q "allowed:      no" out.txt
 check "allowed" [ "$(jfield st.json 'j["allowed"]')" = True ]
 check "snapshot = seq" [ "$(jfield st.json 'j["snapshot"]')" = 4 ]
 check "pos unit" [ "$(jfield st.json 'j["pos_unit"]')" = seq ]
+head=$(sqlite3 g.db 'SELECT entry_hash FROM entries WHERE seq = 4')
+check "head_hash = the last entry's hash" [ "$(jfield st.json 'j["head_hash"]')" = "0x$head" ]
+"$SEALROOM" status --gate "ledger:$PWD/g.db" --recipe r.json >out.txt
+check "status text: ledger head" grep -q "^ledger head:  seq 4, entry hash 0x$head\$" out.txt
 H=$(sha256sum r.json | cut -c1-64)
 check "compose hash = sha256(file)" [ "$(jfield st.json 'j["compose_hash"]')" = "0x$H" ]
 "$SEALROOM" status --gate "ledger:$PWD/g.db" --compose-hash "$H" --require b --json >st2.json

@@ -217,13 +217,15 @@ typedef struct server {
     char url[64];
 } server;
 
+static const char *kms_gate = "ledger:gate.db"; /* the gate start_kms serves */
+
 static void start_kms(server *s, int allow_sim, const char *runtimes, const char *sim_dir)
 {
     sr_error err;
     sr_kms_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.dir = "kmsdir";
-    cfg.gate_spec = "ledger:gate.db";
+    cfg.gate_spec = kms_gate;
     cfg.runtimes_path = runtimes;
     cfg.any_runtime = runtimes == NULL;
     cfg.allow_simulated = allow_sim;
@@ -248,7 +250,7 @@ static json_t *manifests_ab;
 static void setup(void)
 {
     sr_error err;
-    CHECK(sr_test_sh("rm -rf kmsdir sim sim-bare gate.db* gate2.db* *.tar *.csv crash") == 0);
+    CHECK(sr_test_sh("rm -rf kmsdir sim sim-bare gate.db* gate2.db* gate-rb.* *.tar *.csv crash") == 0);
     CHECK_OK(sr_kms_root_init("kmsdir", kms_pub, &err), &err);
     for (int i = 0; i < 3; i++)
         make_owner(&owners[i]);
@@ -413,6 +415,132 @@ struct load {
     int unreachable;
     pthread_mutex_t mu;
 };
+
+/* ---- gate rollback and fork ------------------------------------------- */
+
+static void gate_action(const char *spec, int owner_i, const uint8_t hash[32], int revoke)
+{
+    sr_error err;
+    sr_gate *g = NULL;
+    CHECK_OK(sr_gate_open(spec, &g, &err), &err);
+    if (g == NULL)
+        return;
+    if (revoke)
+        CHECK_OK(sr_gate_revoke(g, hash, owners[owner_i].sk, &err), &err);
+    else
+        CHECK_OK(sr_gate_approve(g, hash, owners[owner_i].sk, &err), &err);
+    sr_gate_close(g);
+}
+
+/* Puts a saved copy in place of the ledger, as someone with write access to
+ * the file would while the KMS is stopped. */
+static void restore_ledger(const char *copy)
+{
+    CHECK(sr_test_sh("rm -f gate-rb.db-wal gate-rb.db-shm && cp %s gate-rb.db", copy) == 0);
+}
+
+struct audit_count {
+    const char *compose_hex;
+    int released, rolled_back, forked;
+};
+
+static int count_rb(void *ctx, int64_t seq, const sr_kms_audit_record *rec, const char *hash)
+{
+    (void)seq;
+    (void)hash;
+    struct audit_count *a = ctx;
+    if (rec->compose_hash == NULL || strcmp(rec->compose_hash, a->compose_hex) != 0)
+        return 0;
+    if (rec->allowed)
+        a->released++;
+    else if (rec->reason && strstr(rec->reason, "gate ledger rolled back"))
+        a->rolled_back++;
+    else if (rec->reason && strstr(rec->reason, "gate ledger forked"))
+        a->forked++;
+    return 0;
+}
+
+static void test_gate_rollback_and_fork(void)
+{
+    sr_error err;
+    const char *spec = "ledger:gate-rb.db";
+    uint8_t app_rb[20], h[32];
+    static char rtext[4096];
+    make_gate(spec, app_rb);
+    write_recipe(rtext, sizeof rtext, app_rb, "recipe-rb.json", "rollback");
+    sr_sha256(rtext, strlen(rtext), h);
+    json_t *m = json_array();
+    json_array_append_new(m, seal_entry(0, "recipe-rb.json", "a-rb.tar"));
+    json_array_append_new(m, seal_entry(1, "recipe-rb.json", "b-rb.tar"));
+    gate_action(spec, 0, h, 0); /* seq 2 */
+    gate_action(spec, 1, h, 0); /* seq 3: allowed */
+    CHECK(sr_test_sh("cp gate-rb.db gate-rb.before") == 0);
+
+    kms_gate = spec;
+    server s;
+    client c;
+    make_client(&c);
+    sr_tee *t = open_tee("sim", rtext, 1);
+    start_kms(&s, 1, "runtimes.json", "sim");
+    if (s.http == NULL || t == NULL)
+        goto out;
+    char *body = build_request(t, s.url, &c, NULL, rtext, m, NULL, -1);
+    CHECK_OK(post_keys(s.url, body, NULL, &err), &err);
+    free(body);
+    /* bank-c revokes (seq 4); the KMS sees it */
+    gate_action(spec, 2, h, 1);
+    expect_refusal(&s, t, &c, NULL, rtext, m, -1, "revoked by bank-c at seq 4");
+    stop_kms(&s);
+    CHECK(sr_test_sh("cp gate-rb.db gate-rb.after") == 0);
+
+    /* the copy from before the revoke is put back: verifies on its own, but
+     * the KMS remembers seq 4 */
+    restore_ledger("gate-rb.before");
+    start_kms(&s, 1, "runtimes.json", "sim");
+    if (s.http == NULL)
+        goto out;
+    expect_refusal(&s, t, &c, NULL, rtext, m, -1, "gate ledger rolled back: sequence 3, KMS has seen 4");
+    stop_kms(&s);
+
+    /* a fork: the old copy gets another entry at seq 4 (an approval instead of the revoke) */
+    restore_ledger("gate-rb.before");
+    gate_action(spec, 2, h, 0);
+    start_kms(&s, 1, "runtimes.json", "sim");
+    if (s.http == NULL)
+        goto out;
+    expect_refusal(&s, t, &c, NULL, rtext, m, -1, "gate ledger forked at sequence 4");
+    /* ... and grows past it (seq 5): the entry at 4 is still not the one seen */
+    uint8_t other[32];
+    memset(other, 0x5a, sizeof other);
+    gate_action(spec, 0, other, 1);
+    expect_refusal(&s, t, &c, NULL, rtext, m, -1, "gate ledger forked at sequence 4");
+    stop_kms(&s);
+
+    /* the true ledger back: accepted by the anchor, refused for the revoke */
+    restore_ledger("gate-rb.after");
+    start_kms(&s, 1, "runtimes.json", "sim");
+    if (s.http == NULL)
+        goto out;
+    expect_refusal(&s, t, &c, NULL, rtext, m, -1, "revoked by bank-c at seq 4");
+    /* every refusal audited; the only release is the first one */
+    char hex[67] = "0x";
+    sr_hex_encode(h, 32, hex + 2);
+    struct audit_count a = {.compose_hex = hex};
+    sr_kms_store *st = NULL;
+    CHECK_OK(sr_kms_store_open("kmsdir", NULL, &st, &err), &err);
+    if (st != NULL) {
+        CHECK_OK(sr_kms_audit_list(st, count_rb, &a, &err), &err);
+        sr_kms_store_close(st);
+    }
+    CHECK_EQ_INT(a.released, 1);
+    CHECK_EQ_INT(a.rolled_back, 1);
+    CHECK_EQ_INT(a.forked, 2);
+    stop_kms(&s);
+out:
+    kms_gate = "ledger:gate.db";
+    sr_tee_close(t);
+    json_decref(m);
+}
 
 static void *load_worker(void *arg)
 {
@@ -667,6 +795,7 @@ int main(void)
     SR_RUN(setup);
     SR_RUN(test_refusals_and_release);
     SR_RUN(test_runtime_and_simulation_policy);
+    SR_RUN(test_gate_rollback_and_fork);
     SR_RUN(test_budget_exact_under_200_concurrent);
     SR_RUN(test_kill9_mid_burst);
     json_decref(manifests_ab);

@@ -237,6 +237,53 @@ static void test_edit_detected(void)
     sr_kms_store_close(s);
 }
 
+/* Gate anchors: absent, set, only ever moved up, kept across reopen. */
+static void test_gate_anchor_monotonic(void)
+{
+    sr_error err;
+    sr_kms_store *s = NULL;
+    CHECK(sr_test_sh("rm -rf anchor && mkdir anchor") == 0);
+    CHECK_OK(sr_kms_store_open("anchor", NULL, &s, &err), &err);
+    if (s == NULL)
+        return;
+    const char *key = "ledger:24225:0x00000000000000000000000000000000000000aa";
+    sr_kms_anchor a, b;
+    int found = 1;
+    CHECK_OK(sr_kms_anchor_get(s, key, &a, &found, &err), &err);
+    CHECK_EQ_INT(found, 0);
+    memset(&a, 0, sizeof a);
+    a.pos = 4;
+    a.has_hash = 1;
+    memset(a.hash, 0x44, 32);
+    CHECK_OK(sr_kms_anchor_advance(s, key, &a, &err), &err);
+    /* lower and equal positions leave it unchanged */
+    b = a;
+    b.pos = 3;
+    memset(b.hash, 0x33, 32);
+    CHECK_OK(sr_kms_anchor_advance(s, key, &b, &err), &err);
+    b.pos = 4;
+    CHECK_OK(sr_kms_anchor_advance(s, key, &b, &err), &err);
+    CHECK_OK(sr_kms_anchor_get(s, key, &b, &found, &err), &err);
+    CHECK_EQ_INT(found, 1);
+    CHECK_EQ_INT((int)b.pos, 4);
+    CHECK(b.has_hash && memcmp(b.hash, a.hash, 32) == 0);
+    /* another gate (evm: no hash) is separate */
+    sr_kms_anchor e = {.pos = 100};
+    CHECK_OK(sr_kms_anchor_advance(s, "evm:31337:0x00000000000000000000000000000000000000bb", &e, &err), &err);
+    CHECK_OK(sr_kms_anchor_get(s, "evm:31337:0x00000000000000000000000000000000000000bb", &b, &found, &err), &err);
+    CHECK(found && b.pos == 100 && !b.has_hash);
+    /* higher moves it, and it survives a reopen */
+    a.pos = 9;
+    memset(a.hash, 0x99, 32);
+    CHECK_OK(sr_kms_anchor_advance(s, key, &a, &err), &err);
+    sr_kms_store_close(s);
+    CHECK_OK(sr_kms_store_open("anchor", NULL, &s, &err), &err);
+    CHECK_OK(sr_kms_anchor_get(s, key, &b, &found, &err), &err);
+    CHECK(found && b.pos == 9 && memcmp(b.hash, a.hash, 32) == 0);
+    CHECK_EQ_INT(sr_kms_anchor_get(s, "", &b, &found, &err), SR_EINVAL);
+    sr_kms_store_close(s);
+}
+
 static void test_nonce_flood_bounded(void)
 {
     sr_error err;
@@ -272,5 +319,6 @@ int main(void)
     SR_RUN(test_kill9_never_double_charges);
     SR_RUN(test_edit_detected);
     SR_RUN(test_nonce_flood_bounded);
+    SR_RUN(test_gate_anchor_monotonic);
     return sr_test_finish();
 }
