@@ -67,6 +67,13 @@ typedef struct sr_engine_source {
     int (*next)(void *ctx, const sr_batch **b, sr_error *err);
     void *ctx;
     int lookahead;
+    /* Optional (NULL: the source is read once). Starts the source again at
+     * its first row: next() then returns the same rows in the same order,
+     * with only the columns mask[c] != 0 (over the dataset schema) needing
+     * to be filled (others may be empty chunks). Model outputs re-read
+     * rewindable sources on every pass instead of holding their rows
+     * (docs/MODELS.md "Streaming from the engine"). */
+    int (*rewind)(void *ctx, const uint8_t *mask, sr_error *err);
 } sr_engine_source;
 
 typedef struct sr_engine_opts {

@@ -99,6 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             src[i].next = next;
             src[i].ctx = &st[i];
             src[i].lookahead = 0;
+            src[i].rewind = NULL;
         }
         sr_rng *rng = sr_rng_new_seed_u64(size, &err);
         sr_engine_opts o = {rng, "fuzz", 1, NULL};

@@ -381,7 +381,7 @@ static void test_dp_error_matches_scale(void)
     double sc_c = 0, sc_s = 0, sc_g = 0;
     for (int k = 0; k < runs; k++) {
         memsrc m = {&b, 0};
-        sr_engine_source src = {"o", mem_next, &m, 0};
+        sr_engine_source src = {"o", mem_next, &m, 0, NULL};
         sr_engine_opts o = {rng, "test", 1, NULL};
         json_t *res = NULL;
         if (sr_engine_run(p, &src, 1, &o, &res, &err) != SR_OK) {
@@ -480,7 +480,7 @@ static void test_em_distribution(void)
     double hits[5] = {0};
     for (int k = 0; k < runs; k++) {
         memsrc m = {&b, 0};
-        sr_engine_source src = {"o", mem_next, &m, 0};
+        sr_engine_source src = {"o", mem_next, &m, 0, NULL};
         sr_engine_opts o = {rng, "test", 1, NULL};
         json_t *res = NULL;
         if (sr_engine_run(p, &src, 1, &o, &res, &err) != SR_OK) {
