@@ -471,11 +471,14 @@ typedef struct ostate {
     double *sum, *sum2;
     uint64_t *grid; /* DP quantiles: ngroups * ngrid */
     dvec *vals;     /* exact quantiles: ngroups */
-    dvec *mcols;    /* regressions held in memory: nfeat feature columns, then the label */
-    /* regressions streamed from rewindable sources: keep[r / 8] bit r % 8 is
-     * set when source row r (counted over all sources, in the order read) is
-     * a model row; the passes re-read the sources and take those rows */
+    dvec *mcols;    /* regressions held in memory: nfeat feature columns, [event], label;
+                       NULL once dropped for streaming */
+    /* regressions over rewindable sources: keep[r / 8] bit r % 8 is set
+     * when source row r (counted over all sources, in the order read) is a
+     * model row; once the rows held pass mem_limit bytes they are dropped
+     * and the passes re-read the sources, taking the marked rows */
     int stream;
+    size_t mem_limit;
     uint8_t *keep;
     size_t keepcap;  /* bytes */
     uint64_t rows;   /* source rows seen */
@@ -498,16 +501,17 @@ static int dvec_push(dvec *d, double v, sr_error *err)
     return SR_OK;
 }
 
-static int ostate_init(ostate *s, const sr_output *o, int stream, sr_error *err)
+static int ostate_init(ostate *s, const sr_output *o, int stream, size_t mem_limit, sr_error *err)
 {
     memset(s, 0, sizeof *s);
     s->stream = stream && (o->kind == O_LOGREG || o->kind == O_LINREG || o->kind == O_COX);
+    s->mem_limit = mem_limit;
     s->cnt = calloc(o->ngroups * o->nbins, sizeof *s->cnt);
     s->sum = calloc(o->ngroups, sizeof *s->sum);
     s->sum2 = calloc(o->ngroups, sizeof *s->sum2);
     if (!s->cnt || !s->sum || !s->sum2)
         return sr_error_set(err, SR_ENOMEM, "out of memory for output %s", o->name);
-    if (!s->stream && (o->kind == O_LOGREG || o->kind == O_LINREG || o->kind == O_COX)) {
+    if (o->kind == O_LOGREG || o->kind == O_LINREG || o->kind == O_COX) {
         s->mcols = calloc(o->nfeat + 2, sizeof *s->mcols);
         if (s->mcols == NULL)
             return sr_error_set(err, SR_ENOMEM, "out of memory for output %s", o->name);
@@ -545,6 +549,7 @@ static void ostate_free(ostate *s, const sr_output *o)
         for (size_t j = 0; j <= o->nfeat + 1; j++)
             free(s->mcols[j].v);
     free(s->mcols);
+    s->mcols = NULL;
     free(s->keep);
     sr_km_free(s->km);
     sr_km_bins_free(s->kb);
@@ -624,6 +629,16 @@ static int accumulate_model(xstate *x, const sr_output *o, ostate *s, sr_error *
         }
         if (skip)
             continue;
+        if (s->stream && s->mcols != NULL && s->mcols[0].n == s->mcols[0].cap) {
+            /* holding more would pass the limit: drop the rows, stream */
+            size_t nc = s->mcols[0].cap ? s->mcols[0].cap * 2 : 1024;
+            if (nc > s->mem_limit / sizeof(double) / nm) {
+                for (size_t j = 0; j < nm; j++)
+                    free(s->mcols[j].v);
+                free(s->mcols);
+                s->mcols = NULL;
+            }
+        }
         for (size_t j = 0; j < nm; j++) {
             int c = mc[j];
             double v = p->cols[c].vt == VT_BOOL ? x->colv[c].b[i] : x->colv[c].num[i];
@@ -631,7 +646,7 @@ static int accumulate_model(xstate *x, const sr_output *o, ostate *s, sr_error *
             if (binary && v != 0 && v != 1)
                 return sr_error_set(err, SR_EFORMAT, "output %s: %s value %g is not 0 or 1",
                                     o->name, o->kind == O_COX ? "event" : "label", v);
-            if (!s->stream && dvec_push(&s->mcols[j], v, err))
+            if (s->mcols != NULL && dvec_push(&s->mcols[j], v, err))
                 return err->code;
         }
         if (s->stream) {
@@ -1331,7 +1346,7 @@ static int finish_regression(const sr_plan *p, const sr_output *o, ostate *s, sr
     sr_model_fit fit;
     int rc;
     memset(&fit, 0, sizeof fit);
-    if (s->stream) {
+    if (s->mcols == NULL) {
         mstream m;
         if (s->nkept == 0)
             return sr_error_set(err, SR_EINVAL, "output %s: no rows to fit", o->name);
@@ -2027,7 +2042,9 @@ int sr_engine_run(const sr_plan *p, sr_engine_source *src, size_t nsrc, const sr
         stream &= src[k].rewind != NULL;
     runsrc rs = {src, nsrc};
     for (size_t o = 0; o < p->nout && rc == SR_OK; o++)
-        rc = ostate_init(&st[o], &p->out[o], stream, err);
+        rc = ostate_init(&st[o], &p->out[o], stream,
+                         opts && opts->model_memory ? opts->model_memory : SR_ENGINE_MODEL_MEMORY,
+                         err);
     unsigned threads = opts && opts->threads ? opts->threads : 2;
     if (rc == SR_OK && p->join) {
         sr_engine_source *ls = NULL, *rs = NULL;

@@ -2,8 +2,9 @@
 # sealroom analyze over sealed archives: two owners seal their CSVs to a
 # KMS root; the dry run unlocks them with --kms-dir (and with the owner's
 # keystore) and must give exactly the result of the plaintext run, model
-# outputs included (those re-read the archives on every pass, decrypting
-# only their own columns; over 8192 rows: several blocks). A wrong
+# outputs included, also when they re-read the archives on every pass
+# (--model-memory 0: decrypting only their own columns; over 8192 rows:
+# several blocks). A wrong
 # KMS folder and an archive of another recipe are refused.
 set -u
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -54,6 +55,10 @@ done
 "$S" analyze --recipe recipe.json --data a=a.csv --data b=b.csv --json --seed 9 > plain.json || fail "plain run"
 "$S" analyze --recipe recipe.json --data a=a.tar --data b=b.tar --kms-dir kms --json --seed 9 > sealed.json || fail "sealed run"
 cmp -s plain.json sealed.json || { diff plain.json sealed.json | head; fail "sealed and plaintext runs differ"; }
+# models re-reading the archives on every pass (no rows held): the same result
+"$S" analyze --recipe recipe.json --data a=a.tar --data b=b.tar --kms-dir kms --json --seed 9 \
+    --model-memory 0 > streamed.json || fail "streamed run"
+cmp -s plain.json streamed.json || { diff plain.json streamed.json | head; fail "streamed models differ"; }
 /usr/bin/python3 - <<'PY' || fail "model outputs missing"
 import json, math
 o = json.load(open("sealed.json"))["outputs"]

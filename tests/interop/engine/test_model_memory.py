@@ -1,10 +1,11 @@
-"""Model outputs stream over the data: `sealroom analyze` fitting a logistic
-regression (16 features) on N and on 8N rows must reach about the same peak
-RSS (getrusage of the child). Holding the model rows in memory would add
-(8N - N) x 17 doubles = 48 MB at N = 50000 (more with growth slack); the
-bound allowed is 16 MB, while the streamed run adds only a 1-bit-per-row
-bitmap (44 KB). Small integer values keep the CSV files small (2 bytes a
-field against 8 in memory)."""
+"""Model outputs stream over the data: `sealroom analyze --model-memory 1`
+(at most 1 MiB of model rows held, then re-read the data on every pass)
+fitting a logistic regression (16 features) on N and on 8N rows must reach
+about the same peak RSS (getrusage of the child). Holding the model rows in
+memory would add (8N - N) x 17 doubles = 48 MB at N = 50000 (more with
+growth slack); the bound allowed is 16 MB, while the streamed run adds only
+a 1-bit-per-row bitmap (44 KB). Small integer values keep the CSV files
+small (2 bytes a field against 8 in memory)."""
 import json
 import os
 import subprocess
@@ -53,7 +54,7 @@ print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 def peak_rss_kb(csv):
     p = subprocess.run([sys.executable, "-c", HELPER, SEALROOM, "analyze", "--recipe", "recipe.json",
-                        "--data", f"a={csv}", "--json"], capture_output=True, text=True, check=True)
+                        "--data", f"a={csv}", "--json", "--model-memory", "1"], capture_output=True, text=True, check=True)
     rc, rss = map(int, p.stdout.split())
     assert rc == 0, open("err.txt").read()
     out = open("out.json").read()

@@ -2,8 +2,10 @@
  * and DP), linear and Cox regressions over 27000 rows (several model
  * blocks, CSV batches that straddle them) with a filter, a derived feature,
  * NULLs and contribution bounding must give exactly the result of the
- * in-memory path (the same sources without rewind); the streaming run must
- * have re-read its sources (also over the strided warm-start pass of a
+ * in-memory path (the same sources without rewind), whether they stream
+ * from the first row or switch in the middle of the data (model_memory);
+ * under the default limit the rows stay in memory (no rewind); the
+ * streaming run must have re-read its sources (also over the strided warm-start pass of a
  * large logistic regression); a read error in a later pass must fail the run
  * with its message (no worker left waiting). */
 #include <jansson.h>
@@ -107,8 +109,8 @@ static int w_rewind(void *ctx, const uint8_t *mask, sr_error *err)
 }
 
 /* Runs the recipe; *rewinds gets the rewinds of source a. */
-static int run(int rewindable, unsigned threads, int fail_after, json_t **res, int *rewinds,
-               sr_error *err)
+static int run(int rewindable, size_t model_memory, unsigned threads, int fail_after, json_t **res,
+               int *rewinds, sr_error *err)
 {
     sr_engine_dataset ds[2] = {{"a", &SCHEMA}, {"b", &SCHEMA}};
     json_error_t je;
@@ -138,7 +140,7 @@ static int run(int rewindable, unsigned threads, int fail_after, json_t **res, i
             src[k].lookahead = w[k].in.lookahead;
             src[k].rewind = rewindable ? w_rewind : NULL;
         }
-        sr_engine_opts o = {rng, "test", threads, NULL};
+        sr_engine_opts o = {rng, "test", threads, NULL, model_memory};
         rc = sr_engine_run(p, src, 2, &o, res, err);
         if (rc == SR_OK)
             rc = sr_engine_check_result(p, *res, err);
@@ -161,34 +163,42 @@ static double coef(const json_t *res, const char *out, const char *name)
 
 static void test_stream_equals_memory(void)
 {
+    /* model_memory: 1 streams from the first row; 100000 bytes switches
+     * after about 3000 rows; 0 (32 MiB) keeps these rows in memory */
+    static const size_t mm[] = {1, 100000, 0};
     for (unsigned threads = 1; threads <= 2; threads++) {
         sr_error err = {0};
-        json_t *mem = NULL, *str = NULL;
-        int rw_mem = -1, rw_str = -1;
-        CHECK_OK(run(0, threads, -1, &mem, &rw_mem, &err), &err);
-        CHECK_OK(run(1, threads, -1, &str, &rw_str, &err), &err);
+        json_t *mem = NULL;
+        int rw_mem = -1;
+        CHECK_OK(run(0, 1, threads, -1, &mem, &rw_mem, &err), &err);
         CHECK_EQ_INT(rw_mem, 0);
-        /* logistic: stats + Newton passes; linear: 1-2; Cox: stats + Newton; DP: 1+ */
-        CHECK_MSG(rw_str >= 8, "streaming run rewound %d times", rw_str);
-        if (mem == NULL || str == NULL) {
-            json_decref(mem);
+        char *a = mem ? json_dumps(mem, JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
+        CHECK(a != NULL);
+        for (size_t k = 0; k < 3 && a != NULL; k++) {
+            json_t *str = NULL;
+            int rw_str = -1;
+            CHECK_OK(run(1, mm[k], threads, -1, &str, &rw_str, &err), &err);
+            if (mm[k] == 0)
+                CHECK_MSG(rw_str == 0, "rows under the limit were re-read (%d rewinds)", rw_str);
+            else /* logistic: stats + Newton passes; linear: 1-2; Cox: stats + Newton; DP: 1+ */
+                CHECK_MSG(rw_str >= 8, "streaming run rewound %d times", rw_str);
+            char *b = str ? json_dumps(str, JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
+            CHECK(b != NULL);
+            if (b)
+                CHECK_MSG(strcmp(a, b) == 0, "model_memory %zu: result differs from in-memory:\n%s\n%s",
+                          mm[k], a, b);
+            /* the models did fit something (the data has these signs) */
+            if (str) {
+                CHECK_MSG(coef(str, "lr", "x1") > 0.5 && coef(str, "lr", "x2") < -0.1, "lr %g %g",
+                          coef(str, "lr", "x1"), coef(str, "lr", "x2"));
+                CHECK_MSG(coef(str, "cox", "x1") > 0.2, "cox %g", coef(str, "cox", "x1"));
+                CHECK(isfinite(coef(str, "lin", "x3")) && isfinite(coef(str, "lr_dp", "x1")));
+            }
+            free(b);
             json_decref(str);
-            continue;
         }
-        char *a = json_dumps(mem, JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
-        char *b = json_dumps(str, JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
-        CHECK(a != NULL && b != NULL);
-        if (a && b)
-            CHECK_MSG(strcmp(a, b) == 0, "streamed result differs from in-memory:\n%s\n%s", a, b);
-        /* the models did fit something (the data has these signs) */
-        CHECK_MSG(coef(str, "lr", "x1") > 0.5 && coef(str, "lr", "x2") < -0.1, "lr %g %g",
-                  coef(str, "lr", "x1"), coef(str, "lr", "x2"));
-        CHECK_MSG(coef(str, "cox", "x1") > 0.2, "cox %g", coef(str, "cox", "x1"));
-        CHECK(isfinite(coef(str, "lin", "x3")) && isfinite(coef(str, "lr_dp", "x1")));
         free(a);
-        free(b);
         json_decref(mem);
-        json_decref(str);
     }
 }
 
@@ -198,7 +208,7 @@ static void test_stream_read_error(void)
         sr_error err = {0};
         json_t *res = NULL;
         int rw = 0;
-        CHECK(run(1, 2, fail_after, &res, &rw, &err) == SR_EIO);
+        CHECK(run(1, 1, 2, fail_after, &res, &rw, &err) == SR_EIO);
         CHECK_CONTAINS(err.msg, "injected read failure");
         CHECK(res == NULL);
         json_decref(res);
@@ -253,7 +263,7 @@ static void test_stream_strided(void)
         src.next = w_next;
         src.ctx = &w;
         src.rewind = k == 1 ? w_rewind : NULL;
-        sr_engine_opts o = {NULL, "test", 2, NULL};
+        sr_engine_opts o = {NULL, "test", 2, NULL, 1};
         CHECK_OK(sr_engine_run(p, &src, 1, &o, &res, &err), &err);
         if (res)
             dump[k] = json_dumps(res, JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
