@@ -1268,13 +1268,13 @@ static int ms_block(void *ctx, unsigned worker, size_t index, sr_model_block *ou
     if (cancelled)
         return sr_error_set(err, SR_ESTATE, "model pass stopped");
     int rc = ms_fill(m, worker, index, out, err);
+    if (rc != SR_OK) /* the turn is never passed on: the pass calls ms_cancel */
+        return rc;
     pthread_mutex_lock(&m->mu);
     m->next_q++;
-    if (rc != SR_OK)
-        m->cancelled = 1;
     pthread_cond_broadcast(&m->cv);
     pthread_mutex_unlock(&m->mu);
-    return rc;
+    return SR_OK;
 }
 
 static void ms_free(mstream *m)
