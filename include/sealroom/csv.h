@@ -45,6 +45,9 @@ int sr_csv_check_header(const sr_csv_reader *r, const sr_schema *s, sr_error *er
  * (amount): not an integer: \"1x\""). Sets b->nrows = 0 at end of input. */
 int sr_csv_read_batch(sr_csv_reader *r, const sr_schema *s, sr_batch *b, sr_error *err);
 
+/* Starts reading again at the first data row (after the header). */
+int sr_csv_rewind(sr_csv_reader *r, sr_error *err);
+
 /* Bytes consumed so far and total input size (0 if unknown) for progress. */
 uint64_t sr_csv_bytes_read(const sr_csv_reader *r);
 uint64_t sr_csv_bytes_total(const sr_csv_reader *r);

@@ -67,6 +67,13 @@ typedef struct sr_engine_source {
     int (*next)(void *ctx, const sr_batch **b, sr_error *err);
     void *ctx;
     int lookahead;
+    /* Optional (NULL: the source is read once). Starts the source again at
+     * its first row: next() then returns the same rows in the same order,
+     * with only the columns mask[c] != 0 (over the dataset schema) needing
+     * to be filled (others may be empty chunks). Model outputs re-read
+     * rewindable sources on every pass instead of holding their rows
+     * when these pass opts->model_memory (docs/MODELS.md). */
+    int (*rewind)(void *ctx, const uint8_t *mask, sr_error *err);
 } sr_engine_source;
 
 typedef struct sr_engine_opts {
@@ -75,7 +82,15 @@ typedef struct sr_engine_opts {
     unsigned threads;   /* threads: 1 = all on the caller's; 0 or >= 2 = a reader thread for
                            lookahead sources and 2 workers for models */
     const uint8_t *compose_hash; /* 32 bytes written as result "compose_hash", or NULL */
+    /* Bytes of rows a regression output may hold in memory (0 =
+     * SR_ENGINE_MODEL_MEMORY). Past it, when every source can be rewound
+     * and the plan is no join, the output drops its rows and its model
+     * re-reads the sources on every pass (docs/MODELS.md); 1 streams from
+     * the first row. Results are the same either way. */
+    size_t model_memory;
 } sr_engine_opts;
+
+#define SR_ENGINE_MODEL_MEMORY ((size_t)32 << 20)
 
 /* Runs the plan over the sources (one per plan source owner, any order)
  * and builds the result document (docs/RECIPES.md "Outputs"): only the

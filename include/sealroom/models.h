@@ -44,6 +44,17 @@ typedef struct sr_model_data {
     size_t nblocks;
     int (*block)(void *ctx, unsigned worker, size_t index, sr_model_block *out, sr_error *err);
     void *ctx;
+    /* Optional (NULL for in-memory data), for sources that produce blocks
+     * in order by re-reading their input. begin_pass() is called on the
+     * calling thread before every pass: the pass then asks, from `threads`
+     * workers, for blocks q * stride (q = 0, 1, ... while < nblocks), each
+     * exactly once, worker q % threads asking for q; each worker asks in
+     * increasing q. cancel() is called by a worker whose block() or
+     * accumulation failed and that will ask no more: a source that makes
+     * workers wait for their turn must then release them (their block()
+     * fails). */
+    int (*begin_pass)(void *ctx, unsigned threads, size_t stride, sr_error *err);
+    void (*cancel)(void *ctx);
 } sr_model_data;
 
 /* In-memory source over a row set already in memory (tools, tests):

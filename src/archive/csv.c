@@ -963,6 +963,11 @@ static int rewind_data(sr_csv_reader *r, sr_error *err)
     return SR_OK;
 }
 
+int sr_csv_rewind(sr_csv_reader *r, sr_error *err)
+{
+    return rewind_data(r, err);
+}
+
 enum { CAN_INT = 1, CAN_FLOAT = 2, CAN_BOOL = 4, CAN_DATE = 8, SEEN = 16 };
 
 int sr_csv_infer_schema(sr_csv_reader *r, sr_schema *out, sr_error *err)

@@ -37,6 +37,9 @@ static void usage(void)
            "  --keystore D       an owner keystore holding archive keys (default:\n"
            "                     $SEALROOM_KEYSTORE or ~/.sealroom/keystore)\n"
            "  --out FILE         also write the JSON result to FILE\n"
+           "  --model-memory M   MiB of rows a regression output may hold in memory before\n"
+           "                     it re-reads the data on every pass instead (default 32;\n"
+           "                     0: always re-read; same results either way)\n"
            "  -h, --help         show this help\n"
            "\n"
            "Exit status: 0 ok, 1 failure (including a rejected recipe), 2 usage error.\n");
@@ -75,7 +78,8 @@ int sr_cmd_analyze(int argc, char **argv)
     char owners_buf[MAX_DATA][SR_MAX_NAME];
     size_t ndata = 0;
     int json = 0, have_seed = 0;
-    unsigned long long seed = 0;
+    unsigned long long seed = 0, model_mib = 0;
+    int have_model_mib = 0;
     if (sr_cli_wants_help(argc, argv)) {
         usage();
         return SR_EXIT_OK;
@@ -106,6 +110,13 @@ int sr_cmd_analyze(int argc, char **argv)
             if (r < 0 || sr_cli_parse_u64(cmd, "--seed", val, &seed) != 0)
                 return r < 0 ? sr_cli_usage_error(cmd, "--seed needs a number") : SR_EXIT_USAGE;
             have_seed = 1;
+        } else if ((r = OPT("--model-memory")) != 0) {
+            if (r < 0 || sr_cli_parse_u64(cmd, "--model-memory", val, &model_mib) != 0)
+                return r < 0 ? sr_cli_usage_error(cmd, "--model-memory needs a number of MiB")
+                             : SR_EXIT_USAGE;
+            if (model_mib > 1024 * 1024)
+                return sr_cli_usage_error(cmd, "--model-memory: at most 1048576 MiB");
+            have_model_mib = 1;
         } else if ((r = OPT("--kms-dir")) != 0) {
             if (r < 0)
                 return sr_cli_usage_error(cmd, "--kms-dir needs a folder");
@@ -216,7 +227,8 @@ int sr_cmd_analyze(int argc, char **argv)
     rng = have_seed ? sr_rng_new_seed_u64(seed, &err) : sr_rng_new_system(&err);
     if (rng == NULL)
         goto fail;
-    sr_engine_opts opts = {rng, DRY_RUN, 2, sr_recipe_compose_hash(recipe)};
+    sr_engine_opts opts = {rng, DRY_RUN, 2, sr_recipe_compose_hash(recipe),
+                           !have_model_mib ? 0 : model_mib == 0 ? 1 : (size_t)model_mib << 20};
     if (sr_engine_run(plan, src, ndata, &opts, &res, &err) != SR_OK)
         goto fail;
     if (sr_engine_check_result(plan, res, &err) != SR_OK)

@@ -40,6 +40,7 @@ typedef struct xstate {
     int32_t *lut;   /* string dictionary -> domain index scratch */
     uint8_t used[SR_MAX_COLUMNS]; /* source columns the plan reads */
     size_t lutcap;
+    size_t nrows;   /* rows of the batch being processed */
 } xstate;
 
 static void vec_free(vec *v)
@@ -470,7 +471,18 @@ typedef struct ostate {
     double *sum, *sum2;
     uint64_t *grid; /* DP quantiles: ngroups * ngrid */
     dvec *vals;     /* exact quantiles: ngroups */
-    dvec *mcols;    /* regressions: nfeat feature columns, then the label */
+    dvec *mcols;    /* regressions held in memory: nfeat feature columns, [event], label;
+                       NULL once dropped for streaming */
+    /* regressions over rewindable sources: keep[r / 8] bit r % 8 is set
+     * when source row r (counted over all sources, in the order read) is a
+     * model row; once the rows held pass mem_limit bytes they are dropped
+     * and the passes re-read the sources, taking the marked rows */
+    int stream;
+    size_t mem_limit;
+    uint8_t *keep;
+    size_t keepcap;  /* bytes */
+    uint64_t rows;   /* source rows seen */
+    uint64_t nkept;  /* model rows */
     sr_km *km;      /* Kaplan-Meier, exact */
     sr_km_bins *kb; /* Kaplan-Meier, DP bins */
 } ostate;
@@ -489,9 +501,11 @@ static int dvec_push(dvec *d, double v, sr_error *err)
     return SR_OK;
 }
 
-static int ostate_init(ostate *s, const sr_output *o, sr_error *err)
+static int ostate_init(ostate *s, const sr_output *o, int stream, size_t mem_limit, sr_error *err)
 {
     memset(s, 0, sizeof *s);
+    s->stream = stream && (o->kind == O_LOGREG || o->kind == O_LINREG || o->kind == O_COX);
+    s->mem_limit = mem_limit;
     s->cnt = calloc(o->ngroups * o->nbins, sizeof *s->cnt);
     s->sum = calloc(o->ngroups, sizeof *s->sum);
     s->sum2 = calloc(o->ngroups, sizeof *s->sum2);
@@ -535,6 +549,8 @@ static void ostate_free(ostate *s, const sr_output *o)
         for (size_t j = 0; j <= o->nfeat + 1; j++)
             free(s->mcols[j].v);
     free(s->mcols);
+    s->mcols = NULL;
+    free(s->keep);
     sr_km_free(s->km);
     sr_km_bins_free(s->kb);
 }
@@ -588,6 +604,21 @@ static int accumulate_model(xstate *x, const sr_output *o, ostate *s, sr_error *
     if (o->kind == O_COX)
         mc[nm++] = o->event_col;
     mc[nm++] = o->label;
+    if (s->stream) {
+        uint64_t need = (s->rows + x->nrows + 7) / 8;
+        if (need > s->keepcap) {
+            size_t nc = s->keepcap ? s->keepcap : 8192;
+            while (nc < need)
+                nc *= 2;
+            uint8_t *nk = realloc(s->keep, nc);
+            if (nk == NULL)
+                return sr_error_set(err, SR_ENOMEM, "out of memory for output %s's row bitmap",
+                                    o->name);
+            memset(nk + s->keepcap, 0, nc - s->keepcap);
+            s->keep = nk;
+            s->keepcap = nc;
+        }
+    }
     for (size_t k = 0; k < x->nsel; k++) {
         size_t i = x->sel[k];
         int skip = 0;
@@ -598,6 +629,16 @@ static int accumulate_model(xstate *x, const sr_output *o, ostate *s, sr_error *
         }
         if (skip)
             continue;
+        if (s->stream && s->mcols != NULL && s->mcols[0].n == s->mcols[0].cap) {
+            /* holding more would pass the limit: drop the rows, stream */
+            size_t nc = s->mcols[0].cap ? s->mcols[0].cap * 2 : 1024;
+            if (nc > s->mem_limit / sizeof(double) / nm) {
+                for (size_t j = 0; j < nm; j++)
+                    free(s->mcols[j].v);
+                free(s->mcols);
+                s->mcols = NULL;
+            }
+        }
         for (size_t j = 0; j < nm; j++) {
             int c = mc[j];
             double v = p->cols[c].vt == VT_BOOL ? x->colv[c].b[i] : x->colv[c].num[i];
@@ -605,10 +646,17 @@ static int accumulate_model(xstate *x, const sr_output *o, ostate *s, sr_error *
             if (binary && v != 0 && v != 1)
                 return sr_error_set(err, SR_EFORMAT, "output %s: %s value %g is not 0 or 1",
                                     o->name, o->kind == O_COX ? "event" : "label", v);
-            if (dvec_push(&s->mcols[j], v, err))
+            if (s->mcols != NULL && dvec_push(&s->mcols[j], v, err))
                 return err->code;
         }
+        if (s->stream) {
+            uint64_t r = s->rows + i;
+            s->keep[r >> 3] |= (uint8_t)(1u << (r & 7));
+            s->nkept++;
+        }
     }
+    if (s->stream)
+        s->rows += x->nrows;
     return SR_OK;
 }
 
@@ -1022,41 +1070,302 @@ static int finish_cell(noise *nz, ostate *s, size_t g, json_t *cell, json_t *noi
     return sr_error_set(err, SR_EINTERNAL, "unknown output kind");
 }
 
+/* ---- streamed model rows ------------------------------------------------------------ */
+
+/* Model data that re-reads the sources on every pass: rows whose bit is set
+ * in the output's keep bitmap (filter, contribution bounding and null
+ * dropping, decided once in the main pass) are cut into blocks of
+ * MS_BLOCK rows, the same blocks as the in-memory path. Blocks are produced
+ * in order: the worker asking for request q (block q * stride) waits until
+ * requests 0 .. q-1 are served, then reads on from the sources into its own
+ * buffer. Only the columns the model's values need are read (and, for a
+ * sealed archive, decrypted); derived columns among them are evaluated. */
+#define MS_BLOCK 8192
+
+typedef struct mstream {
+    const sr_plan *p;
+    const sr_output *o;
+    sr_engine_source *src;
+    size_t nsrc;
+    const uint8_t *keep;
+    uint64_t nrows, nkept;
+    int mc[SR_ENGINE_MAX_FEATURES + 2]; /* plan columns: features, [Cox: event], label */
+    size_t nm;
+    uint8_t *need;                      /* plan columns to load or evaluate */
+    xstate x;
+    size_t cap;
+    double *buf;                        /* per worker: nm columns of MS_BLOCK */
+    unsigned nbuf;                      /* workers with a buffer */
+    const double *cols[SR_MODEL_MAX_THREADS][SR_ENGINE_MAX_FEATURES + 2];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t stride, next_q;
+    int cancelled;
+    /* read position (touched only by the worker whose turn it is) */
+    size_t si;
+    const sr_batch *b;
+    size_t bi;
+    uint64_t row;  /* source row index of b's first row */
+    int loaded;    /* b's needed columns are in x */
+    uint64_t kpos; /* model rows passed in this pass */
+} mstream;
+
+static void need_expr(const sr_plan *p, const sr_expr *e, uint8_t *need)
+{
+    if (e->op == E_COL && !need[e->col]) {
+        need[e->col] = 1;
+        if (p->cols[e->col].derived)
+            need_expr(p, p->cols[e->col].expr, need);
+    }
+    for (size_t i = 0; i < e->nargs; i++)
+        need_expr(p, e->a[i], need);
+}
+
+static int ms_begin(void *ctx, unsigned threads, size_t stride, sr_error *err)
+{
+    mstream *m = ctx;
+    (void)threads;
+    for (size_t k = 0; k < m->nsrc; k++)
+        if (m->src[k].rewind(m->src[k].ctx, m->need, err) != SR_OK)
+            return sr_error_prefix(err, "output %s: re-reading %s's data", m->o->name,
+                                   m->src[k].owner);
+    m->stride = stride;
+    m->next_q = 0;
+    m->cancelled = 0;
+    m->si = 0;
+    m->b = NULL;
+    m->bi = 0;
+    m->row = 0;
+    m->loaded = 0;
+    m->kpos = 0;
+    return SR_OK;
+}
+
+static void ms_cancel(void *ctx)
+{
+    mstream *m = ctx;
+    pthread_mutex_lock(&m->mu);
+    m->cancelled = 1;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* Loads the needed source columns of the current batch and evaluates the
+ * needed derived ones. */
+static int ms_load(mstream *m, sr_error *err)
+{
+    const sr_plan *p = m->p;
+    const sr_batch *b = m->b;
+    size_t n = b->nrows;
+    if (n > m->cap) {
+        if (m->cap > 0)
+            xs_free(&m->x);
+        m->cap = n < 65536 ? 65536 : n;
+        if (xs_init(&m->x, p, m->cap, err) != SR_OK) {
+            xs_free(&m->x);
+            m->cap = 0;
+            return err->code;
+        }
+    }
+    if (b->ncols != p->schema.ncols)
+        return sr_error_set(err, SR_EFORMAT, "batch has %zu columns, schema has %zu", b->ncols,
+                            p->schema.ncols);
+    for (size_t c = 0; c < p->schema.ncols; c++) {
+        if (!m->need[c])
+            continue;
+        if (b->cols[c].nrows != n)
+            return sr_error_set(err, SR_EFORMAT, "column \"%s\" has %zu rows, batch has %zu",
+                                p->cols[c].name, b->cols[c].nrows, n);
+        if (load_col(&m->x, c, &b->cols[c], err))
+            return err->code;
+    }
+    for (size_t c = p->schema.ncols; c < p->ncols; c++) {
+        if (!m->need[c])
+            continue;
+        const sr_expr *e = p->cols[c].expr;
+        if (eval(&m->x, e, n, err))
+            return err->code;
+        const vec *ev = &m->x.slots[e->slot];
+        vec *cv = &m->x.colv[c];
+        cv->num = ev->num;
+        cv->b = ev->b;
+        cv->nul = ev->nul;
+        cv->sc = ev->sc;
+    }
+    m->loaded = 1;
+    return SR_OK;
+}
+
+/* Reads on until block `index` is in worker's buffer. */
+static int ms_fill(mstream *m, unsigned worker, size_t index, sr_model_block *out, sr_error *err)
+{
+    const sr_plan *p = m->p;
+    uint64_t start = (uint64_t)index * MS_BLOCK;
+    uint64_t end = start + MS_BLOCK < m->nkept ? start + MS_BLOCK : m->nkept;
+    double *dst = m->buf + (size_t)worker * m->nm * MS_BLOCK;
+    if (start >= m->nkept || m->kpos > start)
+        return sr_error_set(err, SR_EINTERNAL, "model rows: block %zu out of order", index);
+    while (m->kpos < end) {
+        if (m->b == NULL || m->bi == m->b->nrows) {
+            if (m->b != NULL)
+                m->row += m->b->nrows;
+            m->b = NULL;
+            while (m->si < m->nsrc) {
+                const sr_batch *b;
+                if (m->src[m->si].next(m->src[m->si].ctx, &b, err) != SR_OK)
+                    return sr_error_prefix(err, "re-reading %s's data", m->src[m->si].owner);
+                if (b->nrows > 0) {
+                    m->b = b;
+                    break;
+                }
+                m->si++;
+            }
+            if (m->b == NULL || m->row + m->b->nrows > m->nrows)
+                return sr_error_set(err, SR_ESTATE, "the data changed between passes (%s rows)",
+                                    m->b == NULL ? "fewer" : "more");
+            m->bi = 0;
+            m->loaded = 0;
+        }
+        const sr_batch *b = m->b;
+        for (; m->bi < b->nrows && m->kpos < end; m->bi++) {
+            uint64_t r = m->row + m->bi;
+            if (!((m->keep[r >> 3] >> (r & 7)) & 1))
+                continue;
+            if (m->kpos >= start) {
+                if (!m->loaded && ms_load(m, err) != SR_OK)
+                    return err->code;
+                size_t i = m->bi, k = (size_t)(m->kpos - start);
+                for (size_t j = 0; j < m->nm; j++) {
+                    int c = m->mc[j];
+                    const vec *v = &m->x.colv[c];
+                    if (v->nul[i])
+                        return sr_error_set(err, SR_ESTATE, "the data changed between passes");
+                    dst[j * MS_BLOCK + k] = p->cols[c].vt == VT_BOOL ? v->b[i] : v->num[i];
+                }
+            }
+            m->kpos++;
+        }
+    }
+    for (size_t j = 0; j + 1 < m->nm; j++)
+        m->cols[worker][j] = dst + j * MS_BLOCK;
+    out->n = (size_t)(end - start);
+    out->x = m->cols[worker];
+    out->y = dst + (m->nm - 1) * MS_BLOCK;
+    return SR_OK;
+}
+
+static int ms_block(void *ctx, unsigned worker, size_t index, sr_model_block *out, sr_error *err)
+{
+    mstream *m = ctx;
+    if (worker >= m->nbuf || m->stride == 0 || index % m->stride != 0)
+        return sr_error_set(err, SR_EINTERNAL, "model rows: unexpected block request");
+    size_t q = index / m->stride;
+    pthread_mutex_lock(&m->mu);
+    while (!m->cancelled && m->next_q != q)
+        pthread_cond_wait(&m->cv, &m->mu);
+    int cancelled = m->cancelled;
+    pthread_mutex_unlock(&m->mu);
+    if (cancelled)
+        return sr_error_set(err, SR_ESTATE, "model pass stopped");
+    int rc = ms_fill(m, worker, index, out, err);
+    if (rc != SR_OK) /* the turn is never passed on: the pass calls ms_cancel */
+        return rc;
+    pthread_mutex_lock(&m->mu);
+    m->next_q++;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    return SR_OK;
+}
+
+static void ms_free(mstream *m)
+{
+    if (m->cap > 0)
+        xs_free(&m->x);
+    free(m->need);
+    free(m->buf);
+    pthread_cond_destroy(&m->cv);
+    pthread_mutex_destroy(&m->mu);
+}
+
+static int ms_init(mstream *m, sr_model_data *data, const sr_plan *p, const sr_output *o,
+                   const ostate *s, sr_engine_source *src, size_t nsrc, unsigned threads,
+                   sr_error *err)
+{
+    memset(m, 0, sizeof *m);
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    m->p = p;
+    m->o = o;
+    m->src = src;
+    m->nsrc = nsrc;
+    m->keep = s->keep;
+    m->nrows = s->rows;
+    m->nkept = s->nkept;
+    for (size_t j = 0; j < o->nfeat; j++)
+        m->mc[m->nm++] = o->feat[j];
+    if (o->kind == O_COX)
+        m->mc[m->nm++] = o->event_col;
+    m->mc[m->nm++] = o->label;
+    if (threads > SR_MODEL_MAX_THREADS)
+        threads = SR_MODEL_MAX_THREADS;
+    m->need = calloc(p->ncols > SR_MAX_COLUMNS ? p->ncols : SR_MAX_COLUMNS, 1);
+    m->nbuf = threads ? threads : 2;
+    m->buf = malloc((size_t)m->nbuf * m->nm * MS_BLOCK * sizeof(double));
+    if (m->need == NULL || m->buf == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory for output %s", o->name);
+    for (size_t j = 0; j < m->nm; j++) {
+        sr_expr col = {0};
+        col.op = E_COL;
+        col.col = m->mc[j];
+        need_expr(p, &col, m->need);
+    }
+    memset(data, 0, sizeof *data);
+    data->p = m->nm - 1;
+    data->nblocks = (size_t)((m->nkept + MS_BLOCK - 1) / MS_BLOCK);
+    data->block = ms_block;
+    data->ctx = m;
+    data->begin_pass = ms_begin;
+    data->cancel = ms_cancel;
+    return SR_OK;
+}
+
+/* The sources a run read, for outputs that read them again. */
+typedef struct runsrc {
+    sr_engine_source *src;
+    size_t nsrc;
+} runsrc;
+
+static int fit_regression(const sr_plan *p, const sr_output *o, sr_model_data *data, sr_rng *rng,
+                          unsigned threads, sr_model_fit *fit, json_t *ni, sr_error *err);
+
 static int finish_regression(const sr_plan *p, const sr_output *o, ostate *s, sr_rng *rng,
-                             unsigned threads, json_t *jo, json_t *ni, sr_error *err)
+                             const runsrc *rs, unsigned threads, json_t *jo, json_t *ni,
+                             sr_error *err)
 {
     sr_model_data data;
-    sr_model_array arr;
     sr_model_fit fit;
-    const double *xs[SR_ENGINE_MAX_FEATURES + 1];
-    size_t nx = o->nfeat + (o->kind == O_COX ? 1 : 0); /* Cox: event column last */
-    size_t n = s->mcols[nx].n;
     int rc;
     memset(&fit, 0, sizeof fit);
-    if (n == 0)
-        return sr_error_set(err, SR_EINVAL, "output %s: no rows to fit", o->name);
-    for (size_t j = 0; j < nx; j++)
-        xs[j] = s->mcols[j].v;
-    if ((rc = sr_model_data_from_array(&data, &arr, xs, s->mcols[nx].v, n, nx, 0, err)))
-        return sr_error_prefix(err, "output %s", o->name);
-    if (o->kind == O_COX) {
-        sr_cox_opts co = {o->ties, 0, 0};
-        rc = sr_cox_fit(&data, &co, &fit, err);
-    } else if (o->kind == O_LINREG) {
-        sr_linreg_opts lo = {o->l2, o->intercept, o->standardize, threads};
-        rc = sr_linreg_fit(&data, &lo, &fit, err);
+    if (s->mcols == NULL) {
+        mstream m;
+        if (s->nkept == 0)
+            return sr_error_set(err, SR_EINVAL, "output %s: no rows to fit", o->name);
+        rc = ms_init(&m, &data, p, o, s, rs->src, rs->nsrc, threads, err);
+        if (rc == SR_OK)
+            rc = fit_regression(p, o, &data, rng, threads, &fit, ni, err);
+        ms_free(&m);
     } else {
-        sr_logreg_opts lo = {o->l2, o->intercept, o->standardize, 0, 0, threads};
-        if (o->mech == M_NONE) {
-            rc = sr_logreg_fit(&data, &lo, &fit, err);
-        } else {
-            double scale = 0;
-            sr_model_dp dp = {o->mech == M_GAUSSIAN ? SR_MODEL_DP_GAUSSIAN : SR_MODEL_DP_LAPLACE,
-                              o->epsilon, o->rho, (unsigned)p->max_rows, rng};
-            rc = sr_logreg_fit_dp(&data, &lo, o->clip, &dp, &fit, &scale, err);
-            if (rc == SR_OK)
-                set_num(ni, "coefficient_scale", scale);
-        }
+        sr_model_array arr;
+        const double *xs[SR_ENGINE_MAX_FEATURES + 1];
+        size_t nx = o->nfeat + (o->kind == O_COX ? 1 : 0); /* Cox: event column last */
+        size_t n = s->mcols[nx].n;
+        if (n == 0)
+            return sr_error_set(err, SR_EINVAL, "output %s: no rows to fit", o->name);
+        for (size_t j = 0; j < nx; j++)
+            xs[j] = s->mcols[j].v;
+        rc = sr_model_data_from_array(&data, &arr, xs, s->mcols[nx].v, n, nx, 0, err);
+        if (rc == SR_OK)
+            rc = fit_regression(p, o, &data, rng, threads, &fit, ni, err);
     }
     if (rc)
         return sr_error_prefix(err, "output %s", o->name);
@@ -1067,6 +1376,32 @@ static int finish_regression(const sr_plan *p, const sr_output *o, ostate *s, sr
         set_num(coef, p->cols[o->feat[j]].name, fit.coef[j]);
     json_object_set_new(jo, "intercept", o->intercept ? json_real(fit.intercept) : json_null());
     return SR_OK;
+}
+
+static int fit_regression(const sr_plan *p, const sr_output *o, sr_model_data *data, sr_rng *rng,
+                          unsigned threads, sr_model_fit *fit, json_t *ni, sr_error *err)
+{
+    int rc;
+    if (o->kind == O_COX) {
+        sr_cox_opts co = {o->ties, 0, 0};
+        rc = sr_cox_fit(data, &co, fit, err);
+    } else if (o->kind == O_LINREG) {
+        sr_linreg_opts lo = {o->l2, o->intercept, o->standardize, threads};
+        rc = sr_linreg_fit(data, &lo, fit, err);
+    } else {
+        sr_logreg_opts lo = {o->l2, o->intercept, o->standardize, 0, 0, threads};
+        if (o->mech == M_NONE) {
+            rc = sr_logreg_fit(data, &lo, fit, err);
+        } else {
+            double scale = 0;
+            sr_model_dp dp = {o->mech == M_GAUSSIAN ? SR_MODEL_DP_GAUSSIAN : SR_MODEL_DP_LAPLACE,
+                              o->epsilon, o->rho, (unsigned)p->max_rows, rng};
+            rc = sr_logreg_fit_dp(data, &lo, o->clip, &dp, fit, &scale, err);
+            if (rc == SR_OK)
+                set_num(ni, "coefficient_scale", scale);
+        }
+    }
+    return rc;
 }
 
 static int km_cell(const sr_plan *p, const sr_output *o, ostate *s, sr_rng *rng, size_t g,
@@ -1108,7 +1443,7 @@ static int km_cell(const sr_plan *p, const sr_output *o, ostate *s, sr_rng *rng,
 }
 
 static int finish_output(const sr_plan *p, const sr_output *o, ostate *s, sr_rng *rng,
-                         json_t *outs, sr_error *err)
+                         const runsrc *rs, json_t *outs, sr_error *err)
 {
     json_t *jo = json_object();
     json_t *ni = json_object();
@@ -1127,7 +1462,7 @@ static int finish_output(const sr_plan *p, const sr_output *o, ostate *s, sr_rng
     sr_km_point *pts = NULL;
     int rc = SR_OK;
     if (o->kind == O_LOGREG || o->kind == O_LINREG || o->kind == O_COX) {
-        rc = finish_regression(p, o, s, rng, 2, jo, ni, err);
+        rc = finish_regression(p, o, s, rng, rs, 2, jo, ni, err);
         goto done;
     }
     if (o->kind == O_KM) {
@@ -1257,6 +1592,7 @@ static int process_batch(xstate *x, const sr_batch *b, ptable *pt, ostate *st, s
         cv->nul = ev->nul;
         cv->sc = ev->sc;
     }
+    x->nrows = n;
     x->nsel = 0;
     if (p->filter) {
         if (eval(x, p->filter, n, err))
@@ -1698,8 +2034,17 @@ int sr_engine_run(const sr_plan *p, sr_engine_source *src, size_t nsrc, const sr
         return sr_error_set(err, SR_ENOMEM, "out of memory");
     memset(&x, 0, sizeof x);
     x.p = p;
+    /* regressions re-read the sources on every pass when they all can be
+     * rewound; a join's rows come from a hash table of one side and are
+     * held in memory instead (docs/MODELS.md) */
+    int stream = !p->join;
+    for (size_t k = 0; k < nsrc; k++)
+        stream &= src[k].rewind != NULL;
+    runsrc rs = {src, nsrc};
     for (size_t o = 0; o < p->nout && rc == SR_OK; o++)
-        rc = ostate_init(&st[o], &p->out[o], err);
+        rc = ostate_init(&st[o], &p->out[o], stream,
+                         opts && opts->model_memory ? opts->model_memory : SR_ENGINE_MODEL_MEMORY,
+                         err);
     unsigned threads = opts && opts->threads ? opts->threads : 2;
     if (rc == SR_OK && p->join) {
         sr_engine_source *ls = NULL, *rs = NULL;
@@ -1741,7 +2086,7 @@ int sr_engine_run(const sr_plan *p, sr_engine_source *src, size_t nsrc, const sr
             json_object_set_new(res, "privacy", priv);
             json_object_set_new(res, "outputs", outs);
             for (size_t o = 0; o < p->nout && rc == SR_OK; o++)
-                rc = finish_output(p, &p->out[o], &st[o], opts ? opts->rng : NULL, outs, err);
+                rc = finish_output(p, &p->out[o], &st[o], opts ? opts->rng : NULL, &rs, outs, err);
         }
     }
     if (cap > 0)
@@ -1818,8 +2163,16 @@ static int csv_next(void *ctx, const sr_batch **b, sr_error *err)
     return rc;
 }
 
+static int csv_rewind(void *ctx, const uint8_t *mask, sr_error *err)
+{
+    sr_engine_csv *c = ctx;
+    (void)mask; /* a CSV record is parsed whole */
+    return sr_csv_rewind(c->r, err);
+}
+
 void sr_engine_csv_source(sr_engine_csv *c, const char *owner, sr_engine_source *src)
 {
+    src->rewind = csv_rewind;
     src->owner = owner;
     src->next = csv_next;
     src->ctx = c;

@@ -45,6 +45,8 @@ int sr_model_data_from_array(sr_model_data *data, sr_model_array *arr, const dou
     data->nblocks = (n + arr->block_rows - 1) / arr->block_rows;
     data->block = array_block;
     data->ctx = arr;
+    data->begin_pass = NULL;
+    data->cancel = NULL;
     return SR_OK;
 }
 
@@ -68,6 +70,11 @@ struct pass_job {
     sr_model_block_fn fn;
     int rc;
     sr_error err;
+    /* order of failure (sources with cancel(): the first failure is the
+     * cause, later ones are workers released by cancel()) */
+    pthread_mutex_t *mu;
+    unsigned *nfail;
+    unsigned fail_seq;
 };
 
 static void *pass_worker(void *arg)
@@ -93,6 +100,12 @@ static void *pass_worker(void *arg)
         if (j->rc != SR_OK)
             break;
     }
+    if (j->rc != SR_OK && j->data->cancel != NULL) {
+        pthread_mutex_lock(j->mu);
+        j->fail_seq = ++*j->nfail;
+        pthread_mutex_unlock(j->mu);
+        j->data->cancel(j->data->ctx);
+    }
     return NULL;
 }
 
@@ -112,7 +125,14 @@ int sr_model_pass_strided(const sr_model_data *data, unsigned threads, size_t st
         return sr_error_set(err, SR_EINVAL, "model pass: bad thread count %u", threads);
     if (stride == 0)
         return sr_error_set(err, SR_EINVAL, "model pass: stride 0");
+    if (data->begin_pass != NULL && data->begin_pass(data->ctx, threads, stride, err) != SR_OK)
+        return err ? err->code : SR_EIO;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    unsigned nfail = 0;
     for (unsigned t = 0; t < threads; t++) {
+        jobs[t].mu = &mu;
+        jobs[t].nfail = &nfail;
+        jobs[t].fail_seq = 0;
         jobs[t].stride = stride;
         jobs[t].data = data;
         jobs[t].worker = t;
@@ -127,12 +147,30 @@ int sr_model_pass_strided(const sr_model_data *data, unsigned threads, size_t st
             started[t] = 1;
         } else {
             jobs[t].rc = sr_error_set(&jobs[t].err, SR_EINTERNAL, "model pass: cannot start a thread");
+            if (data->cancel != NULL) {
+                pthread_mutex_lock(&mu);
+                jobs[t].fail_seq = ++nfail;
+                pthread_mutex_unlock(&mu);
+                data->cancel(data->ctx);
+            }
         }
     }
     pass_worker(&jobs[0]);
     for (unsigned t = 1; t < threads; t++)
         if (started[t])
             pthread_join(tids[t], NULL);
+    pthread_mutex_destroy(&mu);
+    if (nfail > 0) { /* report the first failure, the cause of the others */
+        for (unsigned t = 0; t < threads; t++) {
+            if (jobs[t].fail_seq == 1) {
+                if (err) {
+                    err->code = jobs[t].err.code;
+                    memcpy(err->msg, jobs[t].err.msg, sizeof(err->msg));
+                }
+                return jobs[t].rc;
+            }
+        }
+    }
     for (unsigned t = 0; t < threads; t++) {
         if (jobs[t].rc != SR_OK) {
             if (err) {

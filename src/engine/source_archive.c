@@ -7,6 +7,7 @@
 #include "sealroom/archive.h"
 
 struct sr_engine_arch {
+    struct sr_archive *a;
     sr_archive_scan *scan;
     size_t ncols;              /* schema columns */
     size_t nsel;
@@ -41,6 +42,7 @@ int sr_engine_archive_open(struct sr_archive *a, const sr_plan *p, const char *o
     sr_engine_arch *s = calloc(1, sizeof *s);
     if (s == NULL)
         return sr_error_set(err, SR_ENOMEM, "out of memory");
+    s->a = a;
     s->ncols = sc->ncols;
     for (size_t c = 0; c < s->ncols; c++)
         if (mask[c])
@@ -95,8 +97,31 @@ static int arch_next(void *ctx, const sr_batch **b, sr_error *err)
     return SR_OK;
 }
 
+/* Reopens the scan at the first row, over the masked columns only. */
+static int arch_rewind(void *ctx, const uint8_t *mask, sr_error *err)
+{
+    sr_engine_arch *s = ctx;
+    size_t sel[SR_MAX_COLUMNS], nsel = 0;
+    for (size_t c = 0; c < s->ncols; c++)
+        if (mask[c])
+            sel[nsel++] = c;
+    if (nsel == 0) /* the row structure still needs one column */
+        sel[nsel++] = 0;
+    sr_archive_scan *scan = NULL;
+    if (sr_archive_scan_open(s->a, sel, nsel, &scan, err))
+        return err->code;
+    sr_archive_scan_close(s->scan);
+    s->scan = scan;
+    memcpy(s->sel, sel, nsel * sizeof sel[0]);
+    s->nsel = nsel;
+    for (int k = 0; k < 2; k++) /* the scanned subset's columns change */
+        sr_batch_free(&s->sub[k]);
+    return SR_OK;
+}
+
 void sr_engine_archive_source(sr_engine_arch *s, const char *owner, sr_engine_source *src)
 {
+    src->rewind = arch_rewind;
     src->owner = owner;
     src->next = arch_next;
     src->ctx = s;

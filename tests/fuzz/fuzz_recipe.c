@@ -99,9 +99,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             src[i].next = next;
             src[i].ctx = &st[i];
             src[i].lookahead = 0;
+            src[i].rewind = NULL;
         }
         sr_rng *rng = sr_rng_new_seed_u64(size, &err);
-        sr_engine_opts o = {rng, "fuzz", 1, NULL};
+        sr_engine_opts o = {rng, "fuzz", 1, NULL, 0};
         json_t *res = NULL;
         if (sr_engine_run(p, src, nsrc, &o, &res, &err) == SR_OK) {
             if (sr_engine_check_result(p, res, &err) != SR_OK) {

@@ -82,7 +82,7 @@ static json_t *run_csv(sr_plan *p, sr_rng *rng, sr_error *err)
         goto out;
     sr_engine_csv_source(a, "a", &src[0]);
     sr_engine_csv_source(b, "b", &src[1]);
-    sr_engine_opts o = {rng, "test", 2, NULL};
+    sr_engine_opts o = {rng, "test", 2, NULL, 0};
     if (sr_engine_run(p, src, 2, &o, &res, err) == SR_OK && sr_engine_check_result(p, res, err)) {
         json_decref(res);
         res = NULL;
@@ -381,8 +381,8 @@ static void test_dp_error_matches_scale(void)
     double sc_c = 0, sc_s = 0, sc_g = 0;
     for (int k = 0; k < runs; k++) {
         memsrc m = {&b, 0};
-        sr_engine_source src = {"o", mem_next, &m, 0};
-        sr_engine_opts o = {rng, "test", 1, NULL};
+        sr_engine_source src = {"o", mem_next, &m, 0, NULL};
+        sr_engine_opts o = {rng, "test", 1, NULL, 0};
         json_t *res = NULL;
         if (sr_engine_run(p, &src, 1, &o, &res, &err) != SR_OK) {
             CHECK_MSG(0, "%s", err.msg);
@@ -480,8 +480,8 @@ static void test_em_distribution(void)
     double hits[5] = {0};
     for (int k = 0; k < runs; k++) {
         memsrc m = {&b, 0};
-        sr_engine_source src = {"o", mem_next, &m, 0};
-        sr_engine_opts o = {rng, "test", 1, NULL};
+        sr_engine_source src = {"o", mem_next, &m, 0, NULL};
+        sr_engine_opts o = {rng, "test", 1, NULL, 0};
         json_t *res = NULL;
         if (sr_engine_run(p, &src, 1, &o, &res, &err) != SR_OK) {
             CHECK_MSG(0, "%s", err.msg);
@@ -561,7 +561,7 @@ static void test_read_errors(void)
         if (c == NULL)
             break;
         sr_engine_csv_source(c, "a", &src);
-        sr_engine_opts o = {NULL, "test", threads, NULL};
+        sr_engine_opts o = {NULL, "test", threads, NULL, 0};
         CHECK(sr_engine_run(p, &src, 1, &o, &res, &err) == SR_EFORMAT);
         CHECK(res == NULL);
         CHECK_CONTAINS(err.msg, "reading a's data");
@@ -612,7 +612,7 @@ static void test_join(void)
             if (ca && cl) {
                 sr_engine_csv_source(cl, "lab", &src[0]);
                 sr_engine_csv_source(ca, "a", &src[1]);
-                sr_engine_opts o = {NULL, "test", 2, NULL};
+                sr_engine_opts o = {NULL, "test", 2, NULL, 0};
                 int rc = sr_engine_run(p, src, 2, &o, &res, &err);
                 if (k == 0) {
                     CHECK_OK(rc, &err);
@@ -672,7 +672,7 @@ static void test_all_null_strings(void)
         CHECK_OK(sr_engine_csv_open("nulls.csv", &SCHEMA, 2, &c, &err), &err);
         if (c) {
             sr_engine_csv_source(c, "a", &src);
-            sr_engine_opts o = {NULL, "test", 1, NULL};
+            sr_engine_opts o = {NULL, "test", 1, NULL, 0};
             CHECK_OK(sr_engine_run(p, &src, 1, &o, &res, &err), &err);
             CHECK_MSG(res && outval(res, "t") == want[k], "filter %d: %g", k, res ? outval(res, "t") : -1);
         }

@@ -51,7 +51,7 @@ static void check_one(const char *path)
         }
         CHECK_MSG(ok, "%s: %s", path, err.msg);
         sr_rng *rng = sr_rng_new_seed_u64(1, &err);
-        sr_engine_opts o = {rng, "test", 1, NULL};
+        sr_engine_opts o = {rng, "test", 1, NULL, 0};
         json_t *res = NULL;
         if (ok) {
             int rc = sr_engine_run(p, src, ns, &o, &res, &err);
