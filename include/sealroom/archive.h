@@ -165,7 +165,8 @@ int sr_archive_dek(const sr_archive *a, uint8_t dek[SR_DEK_LEN], sr_error *err);
 typedef struct sr_column_reader sr_column_reader;
 int sr_column_reader_open(sr_archive *a, size_t col, sr_column_reader **out, sr_error *err);
 /* Decodes the next chunk into *out (which must be zero-initialised or a
- * chunk from a previous call: it is freed and refilled, secure storage).
+ * chunk from a previous call, whose secure storage is reused when it fits:
+ * sr_chunk_decode_reuse; free it with sr_chunk_free when done).
  * At the end of the column out->nrows is 0, after checking the stream ended
  * with its last segment and that row and chunk counts match the manifest. */
 int sr_column_reader_next(sr_column_reader *r, sr_chunk *out, sr_error *err);

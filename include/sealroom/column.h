@@ -107,6 +107,13 @@ void sr_batch_free(sr_batch *b);
 int sr_chunk_encode(const sr_chunk *c, sr_buf *out, sr_error *err);
 int sr_chunk_decode(const uint8_t *data, size_t len, sr_type expect, size_t max_rows, sr_chunk *out,
                     size_t *used, int secure, sr_error *err);
+/* The same, where *out is a chunk from an earlier decode (or zeroed): its
+ * storage is reused when it is not a string chunk, has the same type and
+ * secure flag and room for the rows (then cap >= nrows, and the rows past
+ * nrows are zero); what is not reused is freed. For secure chunks this
+ * saves an mmap, mlock, wipe and munmap per chunk. */
+int sr_chunk_decode_reuse(const uint8_t *data, size_t len, sr_type expect, size_t max_rows, sr_chunk *out,
+                          size_t *used, int secure, sr_error *err);
 
 /* Dates: "YYYY-MM-DD" <-> days since 1970-01-01. Years 0001..9999;
  * sr_date_parse returns SR_OK or SR_EFORMAT (no message). Chunks only hold

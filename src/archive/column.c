@@ -686,8 +686,32 @@ static int bad(sr_error *err, const char *what)
     return sr_error_set(err, SR_EFORMAT, "corrupt column chunk: %s", what);
 }
 
-int sr_chunk_decode(const uint8_t *data, size_t len, sr_type expect, size_t max_rows, sr_chunk *out,
-                    size_t *used, int secure, sr_error *err)
+/* Takes the value storage (and null bitmap) of spare into out, which is
+ * zeroed, when spare is a non-string chunk of this type and secure flag
+ * with room for n rows. Values past n that spare held are wiped; the rows
+ * below n are all written by the decoder. Returns 1 when taken. */
+static int take_storage(sr_chunk *out, sr_chunk *spare, sr_type type, size_t n, int secure)
+{
+    if (spare == NULL || spare->v.i64 == NULL || type == SR_TYPE_STRING || spare->type != type ||
+        spare->secure != (secure ? 1 : 0) || spare->cap < n)
+        return 0;
+    size_t w = type_width(type);
+    if (spare->nrows > n)
+        sr_memzero((uint8_t *)spare->v.i64 + n * w, (spare->nrows - n) * w);
+    out->type = type;
+    out->cap = spare->cap;
+    out->secure = spare->secure;
+    out->v.i64 = spare->v.i64;
+    out->nulls = spare->nulls;
+    if (out->nulls != NULL)
+        memset(out->nulls, 0, (out->cap + 7) / 8);
+    out->dict_bytes = spare->dict_bytes; /* empty for non-string chunks */
+    memset(spare, 0, sizeof *spare);
+    return 1;
+}
+
+static int chunk_decode(const uint8_t *data, size_t len, sr_type expect, size_t max_rows, sr_chunk *out,
+                        size_t *used, int secure, sr_chunk *spare, sr_error *err)
 {
     memset(out, 0, sizeof *out);
     if (used != NULL)
@@ -730,11 +754,13 @@ int sr_chunk_decode(const uint8_t *data, size_t len, sr_type expect, size_t max_
     if ((len - pos) / (type == SR_TYPE_STRING ? 1 : type_width((sr_type)type)) < n)
         return bad(err, "truncated values");
 #define ISNULL(i) (bitmap != NULL && ((bitmap[(i) >> 3] >> ((i) & 7)) & 1))
-    int rc = sr_chunk_init(out, (sr_type)type, n, secure, err);
-    if (rc != SR_OK)
+    int rc = SR_OK;
+    if (!take_storage(out, spare, (sr_type)type, n, secure) &&
+        (rc = sr_chunk_init(out, (sr_type)type, n, secure, err)) != SR_OK)
         return rc;
     if (bitmap != NULL) {
-        out->nulls = zalloc((n + 7) / 8, out->secure);
+        if (out->nulls == NULL)
+            out->nulls = zalloc((out->cap + 7) / 8, out->secure);
         if (out->nulls == NULL) {
             sr_chunk_free(out);
             return sr_error_set(err, SR_ENOMEM, "out of memory for a null bitmap");
@@ -750,6 +776,13 @@ int sr_chunk_decode(const uint8_t *data, size_t len, sr_type expect, size_t max_
             why = "truncated values";
             break;
         }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (bitmap == NULL) { /* no nulls to check: the stored form is the memory form */
+            memcpy(out->v.i64, data + pos, 8 * n);
+            pos += 8 * n;
+            break;
+        }
+#endif
         for (size_t i = 0; i < n; i++) {
             uint64_t v = sr_load_le64(data + pos + 8 * i);
             if (v != 0 && ISNULL(i)) {
@@ -913,4 +946,19 @@ int sr_chunk_decode(const uint8_t *data, size_t len, sr_type expect, size_t max_
     if (used != NULL)
         *used = pos;
     return SR_OK;
+}
+
+int sr_chunk_decode(const uint8_t *data, size_t len, sr_type expect, size_t max_rows, sr_chunk *out,
+                    size_t *used, int secure, sr_error *err)
+{
+    return chunk_decode(data, len, expect, max_rows, out, used, secure, NULL, err);
+}
+
+int sr_chunk_decode_reuse(const uint8_t *data, size_t len, sr_type expect, size_t max_rows, sr_chunk *out,
+                          size_t *used, int secure, sr_error *err)
+{
+    sr_chunk spare = *out;
+    int rc = chunk_decode(data, len, expect, max_rows, out, used, secure, &spare, err);
+    sr_chunk_free(&spare);
+    return rc;
 }

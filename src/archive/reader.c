@@ -359,9 +359,9 @@ int sr_column_reader_next(sr_column_reader *r, sr_chunk *out, sr_error *err)
     const sr_manifest *m = r->a->m;
     sr_type type = m->schema.cols[r->col].type;
     int rc;
-    sr_chunk_free(out);
-    memset(out, 0, sizeof *out);
-    out->type = type;
+    out->nrows = 0; /* storage kept for the next decode */
+    if (out->v.i64 == NULL)
+        out->type = type;
     while (r->acc.len - r->pos < 4 && !r->done)
         if ((rc = pull(r, err)) != SR_OK)
             return rc;
@@ -385,7 +385,7 @@ int sr_column_reader_next(sr_column_reader *r, sr_chunk *out, sr_error *err)
     if (r->acc.len - r->pos < 4 + (size_t)len)
         return sr_error_set(err, SR_EFORMAT, "column %zu: stream ends inside a chunk", r->col);
     size_t used = 0;
-    rc = sr_chunk_decode(r->acc.data + r->pos + 4, len, type, m->chunk_rows, out, &used, 1, err);
+    rc = sr_chunk_decode_reuse(r->acc.data + r->pos + 4, len, type, m->chunk_rows, out, &used, 1, err);
     if (rc != SR_OK)
         return sr_error_prefix(err, "column %zu, chunk %llu", r->col, (unsigned long long)r->chunks);
     if (used != len || out->nrows == 0 || out->nrows > m->rows - r->rows) {

@@ -150,6 +150,80 @@ static int chunks_equal(const sr_chunk *a, const sr_chunk *b)
     return 1;
 }
 
+/* Encodes a filled chunk of type t with n rows into enc (reset first). */
+static void encode_filled(sr_type t, size_t n, int with_nulls, sr_buf *enc)
+{
+    sr_error err;
+    sr_chunk c;
+    CHECK_OK(sr_chunk_init(&c, t, n, 0, &err), &err);
+    fill_chunk(&c, t, n, with_nulls, &err);
+    sr_buf_reset(enc);
+    CHECK_OK(sr_chunk_encode(&c, enc, &err), &err);
+    sr_chunk_free(&c);
+}
+
+/* sr_chunk_decode_reuse: a run of chunks of changing types, sizes and null
+ * bitmaps decoded into one chunk equals fresh decodes; storage is reused
+ * only where type, secure flag and room allow, and rows past nrows are 0. */
+static void test_decode_reuse(void)
+{
+    static const struct {
+        sr_type t;
+        size_t n;
+        int nulls, secure, reused;
+    } seq[] = {
+        {SR_TYPE_INT64, 1000, 1, 1, 0},  /* from a zeroed chunk */
+        {SR_TYPE_INT64, 500, 0, 1, 1},   /* smaller, no nulls: same storage */
+        {SR_TYPE_INT64, 800, 1, 1, 1},   /* nulls again, still fits */
+        {SR_TYPE_INT64, 1200, 0, 1, 0},  /* too big: new storage */
+        {SR_TYPE_FLOAT64, 300, 1, 1, 0}, /* other type */
+        {SR_TYPE_FLOAT64, 300, 0, 0, 0}, /* other secure flag */
+        {SR_TYPE_STRING, 200, 1, 0, 0},  /* strings are never reused */
+        {SR_TYPE_STRING, 100, 0, 0, 0},
+        {SR_TYPE_DATE, 400, 1, 1, 0},
+        {SR_TYPE_DATE, 399, 1, 1, 1},
+        {SR_TYPE_BOOL, 64, 0, 1, 0},
+        {SR_TYPE_BOOL, 1, 1, 1, 1},
+    };
+    sr_error err;
+    sr_buf enc;
+    sr_buf_init(&enc);
+    sr_chunk r;
+    memset(&r, 0, sizeof r);
+    for (size_t k = 0; k < sizeof seq / sizeof seq[0]; k++) {
+        encode_filled(seq[k].t, seq[k].n, seq[k].nulls, &enc);
+        const void *before = r.v.i64;
+        size_t used = 0;
+        CHECK_OK(sr_chunk_decode_reuse(enc.data, enc.len, seq[k].t, seq[k].n, &r, &used, seq[k].secure, &err),
+                 &err);
+        CHECK_EQ_INT(used, enc.len);
+        sr_chunk fresh;
+        CHECK_OK(sr_chunk_decode(enc.data, enc.len, seq[k].t, seq[k].n, &fresh, NULL, seq[k].secure, &err), &err);
+        CHECK_MSG(chunks_equal(&r, &fresh), "step %zu: reused decode differs from a fresh one", k);
+        CHECK_MSG((r.v.i64 == before) == seq[k].reused, "step %zu: storage %s", k,
+                  seq[k].reused ? "not reused" : "reused where it should not be");
+        CHECK(r.cap >= r.nrows && r.secure == seq[k].secure);
+        if (seq[k].t != SR_TYPE_STRING) {
+            size_t w = seq[k].t == SR_TYPE_BOOL ? 1 : seq[k].t == SR_TYPE_DATE ? 4 : 8;
+            const uint8_t *v = (const uint8_t *)r.v.i64;
+            size_t dirty = 0;
+            for (size_t i = r.nrows * w; i < r.cap * w; i++)
+                dirty += v[i] != 0;
+            CHECK_MSG(dirty == 0, "step %zu: %zu bytes past nrows not zero", k, dirty);
+            for (size_t i = r.nrows; r.nulls != NULL && i < r.cap; i++)
+                dirty += sr_chunk_is_null(&r, i);
+            CHECK_MSG(dirty == 0, "step %zu: null bits past nrows", k);
+        }
+        sr_chunk_free(&fresh);
+    }
+    /* a corrupt chunk leaves the target freed */
+    encode_filled(SR_TYPE_INT64, 10, 0, &enc);
+    CHECK_EQ_INT(sr_chunk_decode_reuse(enc.data, enc.len - 1, SR_TYPE_INT64, 10, &r, NULL, 1, &err), SR_EFORMAT);
+    CHECK(r.v.i64 == NULL && r.nrows == 0);
+    sr_chunk_free(&r);
+    sr_buf_free(&enc);
+}
+
 static void roundtrip(sr_type t, size_t n, int with_nulls, int secure)
 {
     sr_error err;
@@ -433,6 +507,7 @@ int main(void)
     SR_RUN(test_chunk_all_null_and_empty_string);
     SR_RUN(test_large_dictionary);
     SR_RUN(test_decode_rejects_corruption);
+    SR_RUN(test_decode_reuse);
     SR_RUN(test_append_type_checks);
     return sr_test_finish();
 }
