@@ -4,16 +4,7 @@
 # later block keeps it valid; a gate of another consortium fails.
 set -euo pipefail
 rm -rf ./* 2>/dev/null || true
-. "$SR_SOURCE_DIR/tests/interop/gate/evm_anvil.sh"
-anvil_start
-umask 077
-echo "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" > funded.key
-umask 022
-DEPLOY_ARGS=(); SEND_ARGS=(--sender-key "$PWD/funded.key")
-. "$SR_SOURCE_DIR/tests/interop/serve/lib.sh"
-trap 'anvil_stop; cleanup' EXIT
-# the deployer pays for the deployment: keep the funded key (lib.sh would make a fresh one)
-cp funded.key deployer.key
+. "$SR_SOURCE_DIR/tests/interop/serve/lib_evm.sh"
 addr_of() {
   [ "$1" = deployer.key ] && return 0
   "$S" keygen --out "$1" --force --json | sed -E 's/.*"address": *"(0x[0-9a-fA-F]+)".*/\1/'
