@@ -57,21 +57,12 @@ NODE_PATH="$ROOT/tests/node/node_modules" node "$ROOT/bench/seal_duckdb.cjs" tx.
 rm -f tx.csv
 cat tx.tar tx.parquet >/dev/null # page cache
 
-measure() { # measure NAME CMD... -> "name wall cpu rss_kb" in results, stdout in out.NAME
-    local name=$1; shift
-    /usr/bin/time -v -o "time.$name" "$@" >"out.$name" 2>"log.$name" || { echo "$name failed:"; cat "log.$name"; exit 1; }
-    local wall user sys rss
-    wall=$(grep 'Elapsed (wall clock)' "time.$name" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
-    user=$(grep 'User time' "time.$name" | awk '{print $NF}')
-    sys=$(grep 'System time' "time.$name" | awk '{print $NF}')
-    rss=$(grep 'Maximum resident' "time.$name" | awk '{print $NF}')
-    echo "$name $wall $(echo "$user + $sys" | bc) $rss" >>results
-}
+. "$ROOT/bench/lib.sh"
 : >results
 echo "== sealroom analyze (sealed, decryption included)"
-measure sealroom "$S" analyze --recipe recipe.json --data bank=tx.tar --kms-dir kms --json
+time_run sealroom "$S" analyze --recipe recipe.json --data bank=tx.tar --kms-dir kms --json
 echo "== DuckDB on Parquet ($THREADS threads)"
-measure duckdb env NODE_PATH="$ROOT/tests/node/node_modules" node "$ROOT/bench/engine_duckdb.cjs" tx.parquet "$THREADS"
+time_run duckdb env NODE_PATH="$ROOT/tests/node/node_modules" node "$ROOT/bench/engine_duckdb.cjs" tx.parquet "$THREADS"
 
 # the two must agree
 /usr/bin/python3 - out.sealroom out.duckdb <<'PY'

@@ -75,23 +75,14 @@ echo "== sealing"
 rm -f data.csv
 cat data.tar >/dev/null # page cache
 
-measure() { # measure NAME CMD... -> "name wall cpu rss_kb" in results, stdout in out.NAME
-    local name=$1; shift
-    /usr/bin/time -v -o "time.$name" "$@" >"out.$name" 2>"log.$name" || { echo "$name failed:"; cat "log.$name"; exit 1; }
-    local wall user sys rss
-    wall=$(grep 'Elapsed (wall clock)' "time.$name" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
-    user=$(grep 'User time' "time.$name" | awk '{print $NF}')
-    sys=$(grep 'System time' "time.$name" | awk '{print $NF}')
-    rss=$(grep 'Maximum resident' "time.$name" | awk '{print $NF}')
-    echo "$name $wall $(echo "$user + $sys" | bc) $rss" >>results
-}
+. "$ROOT/bench/lib.sh"
 : >results
 if [ -n "$BEFORE" ]; then
     echo "== before: $BEFORE"
-    measure before "$BEFORE" analyze --recipe recipe.json --data lab=data.tar --kms-dir kms --json
+    time_run before "$BEFORE" analyze --recipe recipe.json --data lab=data.tar --kms-dir kms --json
 fi
 echo "== sealroom analyze (sealed, decryption included)"
-measure sealroom "$S" analyze --recipe recipe.json --data lab=data.tar --kms-dir kms --json
+time_run sealroom "$S" analyze --recipe recipe.json --data lab=data.tar --kms-dir kms --json
 if [ -n "$BEFORE" ]; then
     cmp -s out.before out.sealroom && echo "before and after give the same result document" \
         || { diff out.before out.sealroom | head; echo "results differ" >&2; exit 1; }

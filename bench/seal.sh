@@ -48,16 +48,12 @@ AGE_R=$(grep -o 'age1[0-9a-z]*' age.key | head -1)
 # warm the page cache so every tool reads the CSV from memory
 cat tx.csv >/dev/null
 
+. "$ROOT/bench/lib.sh"
 measure() { # measure NAME OUTFILE CMD...  -> appends "name wall cpu rss_kb out_bytes" to results
     local name=$1 out=$2; shift 2
     sync
-    /usr/bin/time -v -o "time.$name" "$@" >"log.$name" 2>&1 || { echo "$name failed:"; cat "log.$name"; exit 1; }
-    local wall user sys rss
-    wall=$(grep 'Elapsed (wall clock)' "time.$name" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
-    user=$(grep 'User time' "time.$name" | awk '{print $NF}')
-    sys=$(grep 'System time' "time.$name" | awk '{print $NF}')
-    rss=$(grep 'Maximum resident' "time.$name" | awk '{print $NF}')
-    echo "$name $wall $(echo "$user + $sys" | bc) $rss $(stat -c %s "$out")" >>results
+    time_run "$name" "$@"
+    sed -i "\$s/\$/ $(stat -c %s "$out")/" results
 }
 
 : >results
