@@ -269,16 +269,15 @@ static void group_commit(sr_kms *k, sr_kms_release_item *item)
         pthread_mutex_unlock(&k->group_mu);
         if (k->before_commit != NULL)
             k->before_commit(k->before_commit_ctx, n);
-        sr_error e;
         pthread_mutex_lock(&k->store_mu);
-        int rc = sr_kms_release_commit_group(k->store, items, n, &e);
+        /* on failure every member's rc names the cause: nothing more to do */
+        (void)sr_kms_release_commit_group(k->store, items, n, NULL);
         pthread_mutex_unlock(&k->store_mu);
         pthread_mutex_lock(&k->group_mu);
         k->stats.commits++;
         k->stats.requests += n;
         if (n > k->stats.max_group)
             k->stats.max_group = n;
-        (void)rc; /* on failure every member's rc already names it */
         for (size_t i = 0; i < n; i++)
             group[i]->done = 1;
         k->committing = 0;
