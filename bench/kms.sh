@@ -3,8 +3,10 @@
 # clients, with simulated TDX quotes (each release verifies a quote: two
 # P-256 signatures, a cached PCK chain, an event-log replay, a ledger gate
 # read, two manifest signature recoveries, two DEK unwraps + re-wraps and one
-# SQLite transaction), and in the same run the raw secp256k1 ECDH and P-256
-# verify rates of this machine, so the ratio to the crypto limit is visible.
+# SQLite transaction, shared with the requests that reach it at the same time:
+# group commit, docs/PROTOCOL.md); then the server's commit counters and, in
+# the same run, the raw secp256k1 ECDH and P-256 verify rates of this
+# machine, so the ratio to the crypto limit is visible.
 # Usage: bench/kms.sh [BUILD_DIR] [REQUESTS_PER_LEVEL]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,7 +42,7 @@ printf 'x\n1\n2\n' > d.csv
 "$S" quote sim-init sim >/dev/null
 
 "$S" kms serve --dir kms --gate ledger:gate.db --listen 127.0.0.1:0 --any-runtime \
-  --allow-simulated-tee --sim-root sim --threads 8 > serve.out 2>/dev/null &
+  --allow-simulated-tee --sim-root sim --threads 8 > serve.out 2>serve.err &
 pid=$!
 for _ in $(seq 1 100); do grep -q listening serve.out 2>/dev/null && break; sleep 0.05; done
 url=$(grep -o 'http://[0-9.:]*' serve.out)
@@ -50,5 +52,8 @@ for c in 1 8 64; do
   "$tool" bench --url "$url" --sim sim --recipe recipe.json --archive o1.tar --archive o2.tar \
     --clients $c --requests "$n"
 done
+# the server's group-commit counters over the three levels (printed when it stops)
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+sed -nE 's/.* ([0-9]+) release transactions for ([0-9]+) requests \(largest group ([0-9]+)\).*/{"commits":\1,"requests":\2,"largest_group":\3}/p' serve.err
 "$tool" ecdh-rate 2
 openssl speed -seconds 3 ecdsap256 2>/dev/null | awk '/256 bits ecdsa \(nistp256\)/ {printf "{\"p256_verify_per_second\":%s,\"p256_sign_per_second\":%s}\n", $(NF), $(NF-1)}'

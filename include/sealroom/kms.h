@@ -8,7 +8,8 @@
  *   4. every sealed archive's manifest is signed by its owner and bound to
  *      this app and compose hash,
  *   5. each dataset's privacy budget can pay the recipe's epsilon (charged
- *      atomically with the nonce use and the audit record, kmsstore.h).
+ *      atomically with the nonce use and the audit record, kmsstore.h;
+ *      concurrent requests share one group-committed transaction).
  * The DEKs are re-wrapped to the VM's key; the KMS root signs a certificate
  * of what it released. Wire format: docs/PROTOCOL.md. */
 #ifndef SEALROOM_KMS_H
@@ -47,12 +48,28 @@ typedef struct sr_kms_config {
     int allow_debug;           /* accept debug TDs (never in production) */
     sr_kms_clock_fn clock;     /* NULL = time(NULL) */
     void *clock_ctx;
+    /* Tests: called by a group commit's leader, holding no lock, just
+     * before it commits its group of n requests. NULL in production. */
+    void (*before_commit)(void *ctx, size_t n);
+    void *before_commit_ctx;
 } sr_kms_config;
 
 typedef struct sr_kms sr_kms;
 
 int sr_kms_new(const sr_kms_config *cfg, sr_kms **out, sr_error *err);
 void sr_kms_free(sr_kms *k);
+
+/* Group commit counters since sr_kms_new (docs/PROTOCOL.md "Group
+ * commit"): release transactions committed, requests they decided
+ * (released or refused by the store), the largest group, and the requests
+ * queued behind the commit in flight right now. */
+typedef struct sr_kms_commit_stats {
+    uint64_t commits;
+    uint64_t requests;
+    size_t max_group;
+    size_t queued;
+} sr_kms_commit_stats;
+void sr_kms_get_commit_stats(sr_kms *k, sr_kms_commit_stats *out);
 /* The HTTP handler for an sr_http_server: GET /v1/nonce, POST /v1/keys,
  * GET /v1/health. ctx is the sr_kms. */
 void sr_kms_http_handler(void *ctx, const sr_http_request *req, sr_http_response *resp);

@@ -68,12 +68,34 @@ typedef struct sr_kms_audit_record {
  * unexpired at `now`), charges every dataset (all or nothing; refused if
  * any would pass its total), appends the audit record with allowed = 1.
  * On a refusal nothing is charged, a refusal record naming the cause is
- * appended instead (in its own transaction), and the function returns
+ * appended instead (in the same transaction), and the function returns
  * SR_EDENIED with the cause as message: "nonce expired", "nonce unknown",
  * "nonce already used", "budget exhausted for dataset X: 9.0 of 10.0 spent". */
 int sr_kms_release_commit(sr_kms_store *s, const uint8_t nonce[SR_KMS_NONCE_LEN], int64_t now,
                           const sr_kms_charge *charges, size_t ncharges, const sr_kms_audit_record *rec,
                           sr_error *err);
+
+/* Group commit: the release transaction of several requests at once, in
+ * ONE SQLite transaction (one fsync). Members are decided in array order,
+ * each exactly as sr_kms_release_commit would at that point (nonce, then
+ * every budget against what is spent so far, earlier members included),
+ * and each gets its own audit record (the release, or the refusal naming
+ * the cause), so the hash chain's order is the group's order. Returns
+ * SR_OK once the transaction is durable; each member's rc is then SR_OK
+ * (released), SR_EDENIED (refused, audited, nonce burnt) or SR_EINVAL (a
+ * malformed member, left out: nothing written for it). Any other return
+ * means nothing of the group was committed, and every member's rc is that
+ * error. The single-request call below is a group of one. */
+typedef struct sr_kms_release_item {
+    const uint8_t *nonce; /* SR_KMS_NONCE_LEN bytes */
+    int64_t now;
+    const sr_kms_charge *charges;
+    size_t ncharges;
+    const sr_kms_audit_record *rec; /* allowed = 1 */
+    int rc;                         /* out */
+    sr_error err;                   /* out: the cause when rc != SR_OK */
+} sr_kms_release_item;
+int sr_kms_release_commit_group(sr_kms_store *s, sr_kms_release_item *const *items, size_t n, sr_error *err);
 
 /* Appends a refusal decided before the store was involved (bad quote, gate
  * refusal...). rec->allowed must be 0. */

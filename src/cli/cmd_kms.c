@@ -126,6 +126,10 @@ static int kms_serve(int argc, char **argv)
     if (cfg.any_runtime)
         fprintf(stderr, "sealroom kms: WARNING: accepting any runtime measurement (--any-runtime)\n");
     sr_cli_serve_until_signal("kms", listen, srv);
+    sr_kms_commit_stats st;
+    sr_kms_get_commit_stats(k, &st);
+    fprintf(stderr, "sealroom kms: %llu release transactions for %llu requests (largest group %zu)\n",
+            (unsigned long long)st.commits, (unsigned long long)st.requests, st.max_group);
     sr_kms_free(k);
     return SR_EXIT_OK;
 }

@@ -17,6 +17,15 @@
 #include "sealroom/secmem.h"
 
 #define MAX_RUNTIMES 64
+#define MAX_GROUP 64 /* requests in one group commit (kms serve has at most 64 threads) */
+
+/* A request waiting at the commit step (sr_kms_release): queued under
+ * group_mu until a leader has committed it; lives on its thread's stack. */
+typedef struct commit_waiter {
+    sr_kms_release_item item;
+    int done;
+    struct commit_waiter *next;
+} commit_waiter;
 
 typedef struct runtime {
     char name[64];
@@ -47,6 +56,17 @@ struct sr_kms {
     pthread_mutex_t gate_mu;
     sr_kms_store *store;
     pthread_mutex_t store_mu;
+    /* Group commit: requests reaching the release transaction while one is
+     * in flight queue here; the next leader commits the whole queue in one
+     * transaction (one fsync) and wakes them (docs/PROTOCOL.md). */
+    pthread_mutex_t group_mu;
+    pthread_cond_t group_cv;
+    commit_waiter *queue_head, **queue_tail;
+    size_t queued;
+    int committing;
+    sr_kms_commit_stats stats;
+    void (*before_commit)(void *ctx, size_t n);
+    void *before_commit_ctx;
 };
 
 static int64_t kms_now(const sr_kms *k)
@@ -102,6 +122,10 @@ int sr_kms_new(const sr_kms_config *cfg, sr_kms **out, sr_error *err)
     if (k == NULL)
         return sr_error_set(err, SR_ENOMEM, "out of memory");
     int rc = SR_OK;
+    pthread_mutex_init(&k->gate_mu, NULL);
+    pthread_mutex_init(&k->store_mu, NULL);
+    pthread_mutex_init(&k->group_mu, NULL);
+    pthread_cond_init(&k->group_cv, NULL);
     snprintf(k->dir, sizeof k->dir, "%s", cfg->dir);
     snprintf(k->gate_spec, sizeof k->gate_spec, "%s", cfg->gate_spec);
     k->any_runtime = cfg->any_runtime;
@@ -109,11 +133,14 @@ int sr_kms_new(const sr_kms_config *cfg, sr_kms **out, sr_error *err)
     k->allow_debug = cfg->allow_debug;
     k->clock = cfg->clock;
     k->clock_ctx = cfg->clock_ctx;
+    k->before_commit = cfg->before_commit;
+    k->before_commit_ctx = cfg->before_commit_ctx;
+    k->queue_tail = &k->queue_head;
     sr_buf_init(&k->sim_root);
     sr_buf_init(&k->collateral);
     k->root_sk = sr_secure_alloc(32);
     if (k->root_sk == NULL) {
-        free(k);
+        sr_kms_free(k);
         return sr_error_set(err, SR_ENOMEM, "out of secure memory");
     }
     if ((rc = sr_kms_root_load(cfg->dir, k->root_sk, k->root_pub, err)) != SR_OK)
@@ -137,8 +164,6 @@ int sr_kms_new(const sr_kms_config *cfg, sr_kms **out, sr_error *err)
     if (cfg->collateral_path != NULL &&
         (rc = sr_file_read(cfg->collateral_path, 8u << 20, &k->collateral, err)) != SR_OK)
         goto fail;
-    pthread_mutex_init(&k->gate_mu, NULL);
-    pthread_mutex_init(&k->store_mu, NULL);
     if ((rc = sr_gate_open(k->gate_spec, &k->gate, err)) != SR_OK) {
         sr_error_prefix(err, "gate %s", k->gate_spec);
         goto fail;
@@ -166,6 +191,8 @@ void sr_kms_free(sr_kms *k)
     sr_kms_store_close(k->store);
     pthread_mutex_destroy(&k->gate_mu);
     pthread_mutex_destroy(&k->store_mu);
+    pthread_mutex_destroy(&k->group_mu);
+    pthread_cond_destroy(&k->group_cv);
     free(k);
 }
 
@@ -203,6 +230,70 @@ size_t sr_kms_release_context(const uint8_t compose_hash[32], const uint8_t arch
     memcpy(out + n, compose_hash, 32);
     memcpy(out + n + 32, archive_id, 16);
     return n + 48;
+}
+
+/* ---- group commit ----------------------------------------------------------- */
+
+/* Runs the release transaction of item: queues it, and either becomes the
+ * leader (no commit in flight) and commits everything queued, up to
+ * MAX_GROUP, in one transaction, or waits until a leader has. Returns once
+ * the transaction holding item is durable (or failed); item->rc says how it
+ * went. The leader holds store_mu only for the transaction itself. */
+static void group_commit(sr_kms *k, sr_kms_release_item *item)
+{
+    commit_waiter me = {.item = *item};
+    pthread_mutex_lock(&k->group_mu);
+    *k->queue_tail = &me;
+    k->queue_tail = &me.next;
+    k->queued++;
+    while (!me.done) {
+        if (k->committing) {
+            pthread_cond_wait(&k->group_cv, &k->group_mu);
+            continue;
+        }
+        /* Lead: take the queue's head (me among it, unless an earlier
+         * leader's group was full and I am still waiting further back). */
+        k->committing = 1;
+        commit_waiter *group[MAX_GROUP];
+        sr_kms_release_item *items[MAX_GROUP];
+        size_t n = 0;
+        while (k->queue_head != NULL && n < MAX_GROUP) {
+            group[n] = k->queue_head;
+            items[n] = &group[n]->item;
+            n++;
+            k->queue_head = k->queue_head->next;
+        }
+        if (k->queue_head == NULL)
+            k->queue_tail = &k->queue_head;
+        k->queued -= n;
+        pthread_mutex_unlock(&k->group_mu);
+        if (k->before_commit != NULL)
+            k->before_commit(k->before_commit_ctx, n);
+        pthread_mutex_lock(&k->store_mu);
+        /* on failure every member's rc names the cause: nothing more to do */
+        (void)sr_kms_release_commit_group(k->store, items, n, NULL);
+        pthread_mutex_unlock(&k->store_mu);
+        pthread_mutex_lock(&k->group_mu);
+        k->stats.commits++;
+        k->stats.requests += n;
+        if (n > k->stats.max_group)
+            k->stats.max_group = n;
+        for (size_t i = 0; i < n; i++)
+            group[i]->done = 1;
+        k->committing = 0;
+        pthread_cond_broadcast(&k->group_cv);
+    }
+    pthread_mutex_unlock(&k->group_mu);
+    item->rc = me.item.rc;
+    item->err = me.item.err;
+}
+
+void sr_kms_get_commit_stats(sr_kms *k, sr_kms_commit_stats *out)
+{
+    pthread_mutex_lock(&k->group_mu);
+    *out = k->stats;
+    out->queued = k->queued;
+    pthread_mutex_unlock(&k->group_mu);
 }
 
 /* ---- one release request ------------------------------------------------ */
@@ -765,10 +856,15 @@ int sr_kms_release(sr_kms *k, const uint8_t *body, size_t len, json_t **reply, s
         .datasets = c.datasets,
         .client = c.client_hex,
     };
-    /* Nonce use, budget charges and the audit record: one transaction. */
-    pthread_mutex_lock(&k->store_mu);
-    rc = sr_kms_release_commit(k->store, c.nonce, now, charges, c.nmanifests, &rec, err);
-    pthread_mutex_unlock(&k->store_mu);
+    /* Nonce use, budget charges and the audit record: one transaction,
+     * shared with the requests that reach this step at the same time. The
+     * keys are handed back only once it is durable. */
+    sr_kms_release_item item = {
+        .nonce = c.nonce, .now = now, .charges = charges, .ncharges = c.nmanifests, .rec = &rec};
+    group_commit(k, &item);
+    rc = item.rc;
+    if (rc != SR_OK)
+        sr_error_set(err, rc, "%s", item.err.msg);
     if (rc != SR_OK) {
         json_decref(cert);
         goto done; /* a refusal here is already audited by the store */

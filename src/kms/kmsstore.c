@@ -360,68 +360,108 @@ static void fmt_eps(int64_t micro, char *out, size_t cap)
         strcat(out, ".0");
 }
 
-int sr_kms_release_commit(sr_kms_store *s, const uint8_t nonce[SR_KMS_NONCE_LEN], int64_t now,
-                          const sr_kms_charge *charges, size_t ncharges, const sr_kms_audit_record *rec,
-                          sr_error *err)
+/* One request inside the group's transaction: consumes the nonce, checks
+ * every dataset against what is spent so far (earlier members of the group
+ * included), then appends either the release record and its charges, or a
+ * refusal record. Sets it->rc to SR_OK or SR_EDENIED; any other return is
+ * a store failure that aborts the whole group. */
+static int release_one(sr_kms_store *s, sr_kms_release_item *it, sr_error *err)
 {
-    if (!rec->allowed)
-        return sr_error_set(err, SR_EINVAL, "kms: release record must have allowed = 1");
-    for (size_t i = 0; i < ncharges; i++) {
-        if (charges[i].dataset == NULL || charges[i].charge_micro < 0 || charges[i].total_micro < 0)
-            return sr_error_set(err, SR_EINVAL, "kms: invalid charge %zu", i);
-    }
-    int rc = exec_simple(s, "BEGIN IMMEDIATE", err);
-    if (rc != SR_OK)
-        return rc;
     char cause[SR_ERROR_MSG_MAX] = "";
-    rc = nonce_consume(s, nonce, now, cause, sizeof cause, err);
-    for (size_t i = 0; rc == SR_OK && i < ncharges; i++) {
+    int rc = nonce_consume(s, it->nonce, it->now, cause, sizeof cause, err);
+    for (size_t i = 0; rc == SR_OK && i < it->ncharges; i++) {
+        const sr_kms_charge *c = &it->charges[i];
         int64_t spent = 0;
-        rc = budget_get(s, charges[i].dataset, &spent, err);
-        if (rc == SR_OK && spent + charges[i].charge_micro > charges[i].total_micro) {
+        rc = budget_get(s, c->dataset, &spent, err);
+        if (rc == SR_OK && spent + c->charge_micro > c->total_micro) {
             char a[32], b[32];
             fmt_eps(spent, a, sizeof a);
-            fmt_eps(charges[i].total_micro, b, sizeof b);
-            snprintf(cause, sizeof cause, "budget exhausted for dataset %s: %s of %s spent", charges[i].dataset, a, b);
+            fmt_eps(c->total_micro, b, sizeof b);
+            snprintf(cause, sizeof cause, "budget exhausted for dataset %s: %s of %s spent", c->dataset, a, b);
             rc = SR_EDENIED;
         }
     }
     if (rc == SR_OK) {
         int64_t seq = 0;
-        rc = audit_append(s, rec, &seq, err);
-        for (size_t i = 0; rc == SR_OK && i < ncharges; i++)
-            rc = budget_charge(s, &charges[i], seq, err);
-        if (rc == SR_OK)
-            rc = exec_simple(s, "COMMIT", err);
-        if (rc != SR_OK)
-            (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        rc = audit_append(s, it->rec, &seq, err);
+        for (size_t i = 0; rc == SR_OK && i < it->ncharges; i++)
+            rc = budget_charge(s, &it->charges[i], seq, err);
+        it->rc = SR_OK;
         return rc;
     }
-    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     if (rc != SR_EDENIED)
         return rc;
-    /* Refused: the nonce is burnt all the same (single use), the refusal audited. */
-    sr_kms_audit_record refusal = *rec;
+    /* Refused: nothing charged; the nonce is burnt all the same (single
+     * use; nonce_consume may have refused before marking it) and the
+     * refusal audited, in the same transaction. */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "UPDATE nonces SET used = 1 WHERE nonce = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "prepare nonce use");
+    sqlite3_bind_blob(st, 1, it->nonce, SR_KMS_NONCE_LEN, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? SR_OK : db_fail(s, err, "use nonce");
+    sqlite3_finalize(st);
+    if (rc != SR_OK)
+        return rc;
+    sr_kms_audit_record refusal = *it->rec;
     refusal.allowed = 0;
     refusal.reason = cause;
-    sr_error aerr;
-    rc = exec_simple(s, "BEGIN IMMEDIATE", &aerr);
-    if (rc == SR_OK) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(s->db, "UPDATE nonces SET used = 1 WHERE nonce = ?", -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_blob(st, 1, nonce, SR_KMS_NONCE_LEN, SQLITE_STATIC);
-            (void)sqlite3_step(st);
-            sqlite3_finalize(st);
+    if ((rc = audit_append(s, &refusal, NULL, err)) != SR_OK)
+        return rc;
+    it->rc = sr_error_set(&it->err, SR_EDENIED, "%s", cause);
+    return SR_OK;
+}
+
+int sr_kms_release_commit_group(sr_kms_store *s, sr_kms_release_item *const *items, size_t n, sr_error *err)
+{
+    int todo = 0;
+    for (size_t k = 0; k < n; k++) {
+        sr_kms_release_item *it = items[k];
+        sr_error_clear(&it->err);
+        it->rc = SR_OK;
+        if (!it->rec->allowed)
+            it->rc = sr_error_set(&it->err, SR_EINVAL, "kms: release record must have allowed = 1");
+        for (size_t i = 0; it->rc == SR_OK && i < it->ncharges; i++) {
+            const sr_kms_charge *c = &it->charges[i];
+            if (c->dataset == NULL || c->charge_micro < 0 || c->total_micro < 0)
+                it->rc = sr_error_set(&it->err, SR_EINVAL, "kms: invalid charge %zu", i);
         }
-        rc = audit_append(s, &refusal, NULL, &aerr);
-        if (rc == SR_OK)
-            rc = exec_simple(s, "COMMIT", &aerr);
-        if (rc != SR_OK)
-            (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        todo += it->rc == SR_OK;
     }
+    if (todo == 0)
+        return SR_OK;
+    sr_error e;
+    sr_error_clear(&e);
+    int rc = exec_simple(s, "BEGIN IMMEDIATE", &e);
+    for (size_t k = 0; rc == SR_OK && k < n; k++) {
+        if (items[k]->rc == SR_OK)
+            rc = release_one(s, items[k], &e);
+    }
+    if (rc == SR_OK)
+        rc = exec_simple(s, "COMMIT", &e); /* synchronous=FULL: durable once this returns */
+    if (rc == SR_OK)
+        return SR_OK;
+    if (!sqlite3_get_autocommit(s->db))
+        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    /* Nothing of the group was committed: every member fails with the cause. */
+    for (size_t k = 0; k < n; k++) {
+        if (items[k]->rc == SR_OK || items[k]->rc == SR_EDENIED)
+            items[k]->rc = sr_error_set(&items[k]->err, rc, "%s", e.msg);
+    }
+    return sr_error_set(err, rc, "%s", e.msg);
+}
+
+int sr_kms_release_commit(sr_kms_store *s, const uint8_t nonce[SR_KMS_NONCE_LEN], int64_t now,
+                          const sr_kms_charge *charges, size_t ncharges, const sr_kms_audit_record *rec,
+                          sr_error *err)
+{
+    sr_kms_release_item it = {.nonce = nonce, .now = now, .charges = charges, .ncharges = ncharges, .rec = rec};
+    sr_kms_release_item *one = &it;
+    int rc = sr_kms_release_commit_group(s, &one, 1, err);
     if (rc != SR_OK)
-        return sr_error_set(err, rc, "%s (and the refusal could not be audited: %s)", cause, aerr.msg);
-    return sr_error_set(err, SR_EDENIED, "%s", cause);
+        return rc;
+    if (it.rc != SR_OK)
+        sr_error_set(err, it.rc, "%s", it.err.msg);
+    return it.rc;
 }
 
 static int anchor_key_ok(const char *gate_key, sr_error *err)

@@ -218,6 +218,8 @@ typedef struct server {
 } server;
 
 static const char *kms_gate = "ledger:gate.db"; /* the gate start_kms serves */
+static void (*kms_before_commit)(void *, size_t);  /* the group-commit hook start_kms sets */
+static void *kms_before_commit_ctx;
 
 static void start_kms(server *s, int allow_sim, const char *runtimes, const char *sim_dir)
 {
@@ -231,6 +233,8 @@ static void start_kms(server *s, int allow_sim, const char *runtimes, const char
     cfg.allow_simulated = allow_sim;
     cfg.sim_root_path = sim_dir;
     cfg.clock = test_clock;
+    cfg.before_commit = kms_before_commit;
+    cfg.before_commit_ctx = kms_before_commit_ctx;
     memset(s, 0, sizeof *s);
     CHECK_OK(sr_kms_new(&cfg, &s->kms, &err), &err);
     sr_http_limits lim = {.max_body = SR_KMS_MAX_REQUEST, .threads = 8, .max_connections = 512};
@@ -635,6 +639,147 @@ static void test_budget_exact_under_200_concurrent(void)
     json_decref(m);
 }
 
+/* ---- group commit ---------------------------------------------------------- */
+
+/* Holds the first group's leader before its commit until the test opens
+ * the gate, so that the requests arriving meanwhile queue behind it. */
+struct hold {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int calls;
+    int open;
+};
+
+static void hold_first_commit(void *ctx, size_t n)
+{
+    (void)n;
+    struct hold *h = ctx;
+    pthread_mutex_lock(&h->mu);
+    if (h->calls++ == 0) {
+        while (!h->open)
+            pthread_cond_wait(&h->cv, &h->mu);
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void *load_thread(void *arg)
+{
+    run_load(arg, 32);
+    return NULL;
+}
+
+struct hash_count {
+    const char *compose_hex;
+    int released, refused;
+};
+
+static int count_hash(void *ctx, int64_t seq, const sr_kms_audit_record *rec, const char *hash)
+{
+    (void)seq;
+    (void)hash;
+    struct hash_count *a = ctx;
+    if (rec->compose_hash != NULL && strcmp(rec->compose_hash, a->compose_hex) == 0) {
+        if (rec->allowed)
+            a->released++;
+        else
+            a->refused++;
+    }
+    return 0;
+}
+
+static void test_group_commit_under_load(void)
+{
+    char text[4096];
+    json_t *m = fresh_recipe("recipe-group.json", text, sizeof text, "group");
+    struct hold h = {.calls = 0, .open = 0};
+    pthread_mutex_init(&h.mu, NULL);
+    pthread_cond_init(&h.cv, NULL);
+    kms_before_commit = hold_first_commit;
+    kms_before_commit_ctx = &h;
+    server s;
+    start_kms(&s, 1, "runtimes.json", "sim");
+    kms_before_commit = NULL;
+    kms_before_commit_ctx = NULL;
+    if (s.http == NULL)
+        return;
+    client c;
+    make_client(&c);
+    sr_tee *t = open_tee("sim", text, 1);
+    enum { N = 200 };
+    char *bodies[N];
+    for (int i = 0; i < N; i++)
+        bodies[i] = build_request(t, s.url, &c, NULL, text, m, NULL, -1);
+    struct load l;
+    load_init(&l, s.url, bodies, N);
+    pthread_t lt;
+    pthread_create(&lt, NULL, load_thread, &l);
+    /* Wait (bounded) until 4 requests queue behind the held commit: the
+     * server has 8 threads and 32 clients keep them busy. */
+    sr_kms_commit_stats st;
+    for (int i = 0; i < 60000; i++) {
+        sr_kms_get_commit_stats(s.kms, &st);
+        if (st.queued >= 4)
+            break;
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    CHECK(st.queued >= 4);
+    pthread_mutex_lock(&h.mu);
+    h.open = 1;
+    pthread_cond_broadcast(&h.cv);
+    pthread_mutex_unlock(&h.mu);
+    pthread_join(lt, NULL);
+    /* exact as ever: 37 releases, every other request refused for budget */
+    CHECK_EQ_INT(l.released, 37);
+    CHECK_EQ_INT(l.budget_refusals, 163);
+    CHECK_EQ_INT(l.other, 0);
+    sr_kms_get_commit_stats(s.kms, &st);
+    CHECK_EQ_INT(st.requests, N); /* all 200 were decided by the store... */
+    CHECK(st.max_group >= 4);     /* ...the queued ones together, behind the held commit */
+    CHECK(st.commits < st.requests);
+    CHECK_EQ_INT(h.calls, (int)st.commits);
+    stop_kms(&s);
+    /* one audit record per request, the chain intact, the budget spent exactly */
+    char hex[67] = "0x";
+    uint8_t ch[32];
+    sr_sha256(text, strlen(text), ch);
+    sr_hex_encode(ch, 32, hex + 2);
+    struct hash_count a = {.compose_hex = hex};
+    sr_error err;
+    sr_kms_store *store = NULL;
+    CHECK_OK(sr_kms_store_open("kmsdir", NULL, &store, &err), &err);
+    if (store != NULL) {
+        int64_t count = 0;
+        CHECK_OK(sr_kms_audit_verify(store, &count, &err), &err);
+        CHECK_OK(sr_kms_audit_list(store, count_hash, &a, &err), &err);
+        for (size_t i = 0; i < json_array_size(m); i++) {
+            sr_manifest *man = NULL;
+            sr_buf mb;
+            sr_buf_init(&mb);
+            CHECK_OK(sr_base64_decode(json_string_value(json_object_get(json_array_get(m, i), "manifest")), &mb, &err),
+                     &err);
+            CHECK_OK(sr_manifest_parse(mb.data, mb.len, &man, &err), &err);
+            char ds[128], aid[33];
+            sr_hex_encode(man->archive_id, 16, aid);
+            snprintf(ds, sizeof ds, "%s/%s", man->owner_id, aid);
+            int64_t spent = 0;
+            CHECK_OK(sr_kms_budget_spent(store, ds, &spent, &err), &err);
+            CHECK_EQ_INT(spent, 37 * 100000);
+            free(man);
+            sr_buf_free(&mb);
+        }
+        sr_kms_store_close(store);
+    }
+    CHECK_EQ_INT(a.released, 37);
+    CHECK_EQ_INT(a.refused, 163);
+    for (int i = 0; i < N; i++)
+        free(bodies[i]);
+    sr_tee_close(t);
+    json_decref(m);
+    pthread_mutex_destroy(&h.mu);
+    pthread_cond_destroy(&h.cv);
+}
+
 /* ---- kill -9 mid-burst ----------------------------------------------------- */
 
 static pid_t spawn_kms(char *url, size_t cap)
@@ -797,6 +942,7 @@ int main(void)
     SR_RUN(test_runtime_and_simulation_policy);
     SR_RUN(test_gate_rollback_and_fork);
     SR_RUN(test_budget_exact_under_200_concurrent);
+    SR_RUN(test_group_commit_under_load);
     SR_RUN(test_kill9_mid_burst);
     json_decref(manifests_ab);
     return sr_test_finish();

@@ -146,6 +146,84 @@ static void test_concurrent_budget_exact(void)
     sr_kms_store_close(s);
 }
 
+struct seen {
+    int n;
+    int allowed[16];
+    char reason[16][96];
+};
+
+static int collect(void *ctx, int64_t seq, const sr_kms_audit_record *rec, const char *hash)
+{
+    (void)seq;
+    (void)hash;
+    struct seen *v = ctx;
+    if (v->n < 16) {
+        v->allowed[v->n] = rec->allowed;
+        snprintf(v->reason[v->n], sizeof v->reason[0], "%s", rec->reason ? rec->reason : "");
+    }
+    v->n++;
+    return 0;
+}
+
+/* One group: each member decided in order against what earlier members
+ * spent, each with its own record in the chain, in group order. */
+static void test_group_commit_in_order(void)
+{
+    CHECK(sr_test_sh("rm -rf group && mkdir group") == 0);
+    sr_error err;
+    sr_kms_store *s = NULL;
+    CHECK_OK(sr_kms_store_open("group", NULL, &s, &err), &err);
+    sr_kms_charge c = {"lab-g", 3 * 100000, 100000}; /* room for 3 runs */
+    sr_kms_charge bad = {NULL, 1, 1};
+    sr_kms_audit_record r = rec_allowed();
+    enum { N = 7 };
+    uint8_t nonces[N][32], unknown[32] = {9};
+    for (int i = 0; i < N; i++)
+        CHECK_OK(sr_kms_nonce_issue(s, 100, nonces[i], &err), &err);
+    sr_kms_release_item it[N];
+    sr_kms_release_item *p[N];
+    memset(it, 0, sizeof it);
+    for (int i = 0; i < N; i++) {
+        it[i] = (sr_kms_release_item){.nonce = nonces[i], .now = 100, .charges = &c, .ncharges = 1, .rec = &r};
+        p[i] = &it[i];
+    }
+    it[2].nonce = nonces[1]; /* the same nonce as member 1: already used by then */
+    it[3].charges = &bad;    /* malformed: left out, nothing written */
+    it[5].nonce = unknown;
+    CHECK_OK(sr_kms_release_commit_group(s, p, N, &err), &err);
+    CHECK_EQ_INT(it[0].rc, SR_OK);
+    CHECK_EQ_INT(it[1].rc, SR_OK);
+    CHECK_EQ_INT(it[2].rc, SR_EDENIED);
+    CHECK_EQ_STR(it[2].err.msg, "nonce already used");
+    CHECK_EQ_INT(it[3].rc, SR_EINVAL);
+    CHECK_EQ_INT(it[4].rc, SR_OK); /* the 3rd run: the budget is now spent */
+    CHECK_EQ_INT(it[5].rc, SR_EDENIED);
+    CHECK_EQ_STR(it[5].err.msg, "nonce unknown");
+    CHECK_EQ_INT(it[6].rc, SR_EDENIED);
+    CHECK_EQ_STR(it[6].err.msg, "budget exhausted for dataset lab-g: 0.3 of 0.3 spent");
+    int64_t spent = 0, count = 0;
+    CHECK_OK(sr_kms_budget_spent(s, "lab-g", &spent, &err), &err);
+    CHECK_EQ_INT(spent, 3 * 100000);
+    CHECK_OK(sr_kms_audit_verify(s, &count, &err), &err);
+    CHECK_EQ_INT(count, 6);
+    struct seen v = {0};
+    CHECK_OK(sr_kms_audit_list(s, collect, &v, &err), &err);
+    CHECK_EQ_INT(v.n, 6);
+    const int want_allowed[6] = {1, 1, 0, 1, 0, 0};
+    const char *want_reason[6] = {"released", "released", "nonce already used", "released", "nonce unknown",
+                                  "budget exhausted for dataset lab-g: 0.3 of 0.3 spent"};
+    for (int i = 0; i < 6 && i < v.n; i++) {
+        CHECK_EQ_INT(v.allowed[i], want_allowed[i]);
+        CHECK_EQ_STR(v.reason[i], want_reason[i]);
+    }
+    /* the refused member's nonce was burnt, the used ones stay used */
+    CHECK_EQ_INT(sr_kms_nonce_check(s, nonces[6], 100, &err), SR_EDENIED);
+    CHECK_EQ_INT(sr_kms_nonce_check(s, nonces[0], 100, &err), SR_EDENIED);
+    /* the malformed member's nonce is untouched and still usable */
+    CHECK_OK(sr_kms_nonce_check(s, nonces[3], 100, &err), &err);
+    sr_kms_store_close(s);
+}
+
 static int count_allowed(void *ctx, int64_t seq, const sr_kms_audit_record *rec, const char *hash)
 {
     (void)seq;
@@ -316,6 +394,7 @@ int main(void)
     SR_RUN(test_nonce_lifecycle);
     SR_RUN(test_budget_message_and_exactness);
     SR_RUN(test_concurrent_budget_exact);
+    SR_RUN(test_group_commit_in_order);
     SR_RUN(test_kill9_never_double_charges);
     SR_RUN(test_edit_detected);
     SR_RUN(test_nonce_flood_bounded);
