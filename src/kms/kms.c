@@ -688,9 +688,10 @@ static int make_certificate(release_ctx *c, int64_t now, json_t **cert, sr_error
     json_t *ds = json_loads(c->datasets ? c->datasets : "[]", 0, NULL);
     int64_t eps_micro = 0;
     (void)sr_kms_eps_to_micro(c->epsilon, 1, &eps_micro, NULL);
-    json_t *payload = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:I}", "version", SR_KMS_PROTOCOL_VERSION,
+    json_t *payload = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:I}", "version", SR_KMS_PROTOCOL_VERSION,
                                 "kms_pubkey", kpub, "app_id", c->app_hex, "compose_hash", c->compose_hex,
-                                "client_pubkey", c->client_hex, "tee", sr_attest_verdict_name(c->att.verdict), "gate",
+                                "client_pubkey", c->client_hex, "tee", sr_attest_verdict_name(c->att.verdict),
+                                "tcb_status", c->att.tcb_status, "gate",
                                 gate_snapshot_json(c), "datasets", ds ? ds : json_array(), "epsilon_micro",
                                 (json_int_t)eps_micro, "issued_at", (json_int_t)now);
     char *text = payload ? json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS) : NULL;

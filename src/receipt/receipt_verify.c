@@ -565,8 +565,20 @@ static int check_cert(vctx *v, char *detail, size_t cap, sr_error *err)
         rc = sr_error_set(err, SR_EVERIFY, "kms certificate: its gate snapshot differs from the statement's");
         goto out;
     }
-    snprintf(detail, cap, "signed by the KMS root %02x%02x%02x%02x... (from %s), %zu dataset(s), issued at %lld",
-             root[0], root[1], root[2], root[3], root_from, json_array_size(ds), (long long)issued);
+    /* tcb_status: what the KMS's own TCB evaluation said (absent in
+     * certificates of KMSes before it was added) */
+    const char *kms_tcb = NULL;
+    if ((rc = sr_json_get_str(doc, "tcb_status", 0, &kms_tcb, "kms certificate", err)) != SR_OK)
+        goto out;
+    if (kms_tcb != NULL && (strlen(kms_tcb) == 0 || strlen(kms_tcb) >= SR_TCB_STATUS_MAX)) {
+        rc = sr_error_set(err, SR_EFORMAT, "kms certificate: tcb_status is empty or longer than %d bytes",
+                          SR_TCB_STATUS_MAX - 1);
+        goto out;
+    }
+    snprintf(detail, cap,
+             "signed by the KMS root %02x%02x%02x%02x... (from %s), %zu dataset(s), issued at %lld%s%.48s", root[0],
+             root[1], root[2], root[3], root_from, json_array_size(ds), (long long)issued,
+             kms_tcb ? ", TCB seen by the KMS: " : "", kms_tcb ? kms_tcb : "");
 out:
     json_decref(doc);
     return rc;

@@ -357,6 +357,8 @@ static void test_refusals_and_release(void)
     CHECK_EQ_STR(json_string_value(json_object_get(payload, "compose_hash")), hex);
     CHECK_EQ_INT(json_array_size(json_object_get(json_object_get(payload, "gate"), "approvers")), 2);
     CHECK_EQ_STR(json_string_value(json_object_get(payload, "tee")), "simulated");
+    /* the KMS's TCB evaluation is in the certificate (none configured here) */
+    CHECK_EQ_STR(json_string_value(json_object_get(payload, "tcb_status")), "NotEvaluated");
     /* a certificate checked against another key fails */
     uint8_t wrong[33];
     memcpy(wrong, owners[0].addr, 20);

@@ -216,8 +216,9 @@ static json_t *cert_payload_doc(void)
     int64_t micro = 0;
     sr_error err;
     CHECK_OK(sr_kms_eps_to_micro(1.0, 1, &micro, &err), &err);
-    return json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:O,s:o,s:I,s:I}", "version", 1, "kms_pubkey", kp, "app_id", app_s,
-                     "compose_hash", ch, "client_pubkey", cp, "tee", "simulated", "gate", gate_snap, "datasets", ds,
+    return json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:o,s:I,s:I}", "version", 1, "kms_pubkey", kp, "app_id", app_s,
+                     "compose_hash", ch, "client_pubkey", cp, "tee", "simulated", "tcb_status", "NotEvaluated",
+                     "gate", gate_snap, "datasets", ds,
                      "epsilon_micro", (json_int_t)micro, "issued_at", (json_int_t)(created - 5));
 }
 
@@ -353,6 +354,7 @@ static void test_valid(void)
     CHECK_EQ_STR(rep.tee, "simulated");
     CHECK_CONTAINS(rep.checks[3].detail, "SIMULATED TEE");
     CHECK_CONTAINS(rep.checks[7].detail, "NOT re-read");
+    CHECK_CONTAINS(rep.checks[6].detail, "TCB seen by the KMS: NotEvaluated");
 
     /* the report as JSON */
     json_t *j = sr_receipt_report_json(&rep);
@@ -620,6 +622,8 @@ CERT_EDIT(c_gate_chain, json_object_set_new(json_object_get(doc, "gate"), "chain
 CERT_EDIT(c_issued, json_object_set_new(doc, "issued_at", json_integer(created + 3600)))
 CERT_EDIT(c_kms_pubkey, { char h[67]; sr_hex_encode(other_pub, 33, h); set_str(doc, "kms_pubkey", h); })
 CERT_EDIT(c_tee, set_str(doc, "tee", "valid"))
+CERT_EDIT(c_tcb_type, json_object_set_new(doc, "tcb_status", json_integer(1)))
+CERT_EDIT(c_tcb_long, set_str(doc, "tcb_status", "UpToDateUpToDateUpToDateUpToDateUpToDateUpToDateUpToDate"))
 CERT_EDIT(c_version, json_object_set_new(doc, "version", json_integer(2)))
 static void c_other_signer(sr_receipt_parts *p)
 {
@@ -815,6 +819,8 @@ static const tamper tampers[] = {
     {"certificate issued_at after created", NULL, c_issued, "kms-certificate", 0},
     {"certificate kms_pubkey", NULL, c_kms_pubkey, "kms-certificate", 0},
     {"certificate tee", NULL, c_tee, "kms-certificate", 0},
+    {"certificate tcb_status not a string", NULL, c_tcb_type, "kms-certificate", 0},
+    {"certificate tcb_status too long", NULL, c_tcb_long, "kms-certificate", 0},
     {"certificate version", NULL, c_version, "kms-certificate", 0},
     {"certificate signed by another key", NULL, c_other_signer, "kms-certificate", 0},
     {"certificate payload edited, not re-signed", NULL, c_payload_unsigned, "kms-certificate", 0},
