@@ -40,6 +40,7 @@ contract ConsortiumApp is IAppAuth {
     bytes32 private constant APPROVE_TYPEHASH = keccak256("Approve(bytes32 composeHash)");
     bytes32 private constant REVOKE_TYPEHASH = keccak256("Revoke(bytes32 composeHash)");
     bytes32 private constant FREEZE_TYPEHASH = keccak256("Freeze(bytes32 reason)");
+    bytes32 private constant REQUIRE_TYPEHASH = keccak256("RequireOwners(bytes32 composeHash,address[] owners)");
     bytes32 private constant OWNER_TYPEHASH =
         keccak256("Owner(string id,address addr,string jurisdiction,string grades)");
     bytes32 private constant CHANGE_TYPEHASH = keccak256(
@@ -66,6 +67,9 @@ contract ConsortiumApp is IAppAuth {
     bytes32 public frozenReason;
     // proposal struct hash (includes the nonce) => owner => voted
     mapping(bytes32 => mapping(address => bool)) public changeVoted;
+    // compose hash => owners whose datasets the recipe reads (declared once,
+    // before the first approval; empty = none declared)
+    mapping(bytes32 => address[]) private required;
 
     event ComposeHashAdded(bytes32 composeHash);
     event ComposeHashRemoved(bytes32 composeHash);
@@ -74,6 +78,7 @@ contract ConsortiumApp is IAppAuth {
     event Frozen(address indexed owner, bytes32 reason);
     event OwnerChangeVoted(bytes32 indexed proposal, address indexed owner, uint256 nonce);
     event OwnersChanged(uint256 nonce, uint256 threshold, uint256 nOwners);
+    event OwnersRequired(bytes32 indexed composeHash, address[] owners);
 
     constructor(string memory name_, Owner[] memory owners_, uint256 threshold_, bytes memory kmsRoot_) {
         require(bytes(name_).length > 0 && bytes(name_).length <= 64, "invalid: name");
@@ -187,8 +192,57 @@ contract ConsortiumApp is IAppAuth {
         }
     }
 
-    function allowedComposeHashes(bytes32 composeHash) public view returns (bool) {
-        return !frozen && revokedBy[composeHash] == address(0) && approvals(composeHash) >= threshold;
+    function allowedComposeHashes(bytes32 composeHash) public view returns (bool ok) {
+        (ok,) = _decide(composeHash);
+    }
+
+    // The decision without the app id check: frozen, revoked, k-of-n, then
+    // every declared required owner must be a current owner who approved.
+    // The owner addresses are read once; the required list is checked
+    // against that copy in memory.
+    function _decide(bytes32 composeHash) internal view returns (bool, string memory) {
+        if (frozen) return (false, "app is frozen");
+        if (revokedBy[composeHash] != address(0)) return (false, "compose hash revoked");
+        uint256 n = owners.length;
+        address[] memory addrs = new address[](n);
+        bool[] memory ok = new bool[](n);
+        uint256 count = 0;
+        for (uint256 i = 0; i < n; i++) {
+            addrs[i] = owners[i].addr;
+            if (approvedAt[composeHash][addrs[i]] != 0) {
+                ok[i] = true;
+                count++;
+            }
+        }
+        if (count < threshold) return (false, "compose hash not approved");
+        address[] storage req = required[composeHash];
+        uint256 m = req.length;
+        for (uint256 j = 0; j < m; j++) {
+            address r = req[j];
+            uint256 i = 0;
+            while (i < n && addrs[i] != r) i++;
+            if (i == n) return (false, string.concat("required owner ", _addrHex(r), " is not an owner"));
+            if (!ok[i]) return (false, string.concat("required owner ", owners[i].id, " has not approved"));
+        }
+        return (true, "");
+    }
+
+    function _addrHex(address a) internal pure returns (string memory) {
+        bytes memory s = new bytes(42);
+        s[0] = "0";
+        s[1] = "x";
+        uint160 v = uint160(a);
+        for (uint256 i = 41; i >= 2; i--) {
+            uint8 d = uint8(v & 15);
+            s[i] = bytes1(d < 10 ? d + 48 : d + 87);
+            v >>= 4;
+        }
+        return string(s);
+    }
+
+    // The owners declared for a compose hash (empty: none declared).
+    function requiredOwners(bytes32 composeHash) external view returns (address[] memory) {
+        return required[composeHash];
     }
 
     // Facts for one compose hash, read in one call (pinned to a block by the
@@ -236,6 +290,49 @@ contract ConsortiumApp is IAppAuth {
     function approveBySig(bytes32 composeHash, address signer, bytes calldata sig) external {
         _checkSig(keccak256(abi.encode(APPROVE_TYPEHASH, composeHash)), signer, sig);
         _approve(composeHash, signer);
+    }
+
+    // ---- required owners (declared once per compose hash) -----------------------
+    function _requireOwners(bytes32 composeHash, address[] calldata list, address who) internal {
+        _requireOwner(who);
+        require(!frozen, "denied: app is frozen");
+        require(revokedBy[composeHash] == address(0), "denied: compose hash revoked");
+        require(required[composeHash].length == 0, "state: required owners already declared for this compose hash");
+        require(approvals(composeHash) == 0, "state: compose hash already has approvals");
+        uint256 m = list.length;
+        require(m >= 1 && m <= MAX_OWNERS, "invalid: 1..32 required owners");
+        uint256 n = owners.length;
+        address[] memory addrs = new address[](n);
+        for (uint256 i = 0; i < n; i++) {
+            addrs[i] = owners[i].addr;
+        }
+        address[] storage req = required[composeHash];
+        for (uint256 j = 0; j < m; j++) {
+            address r = list[j];
+            uint256 i = 0;
+            while (i < n && addrs[i] != r) i++;
+            require(i < n, "invalid: required address is not a current owner");
+            for (uint256 k = 0; k < j; k++) {
+                require(list[k] != r, "invalid: duplicate required owner");
+            }
+            req.push(r);
+        }
+        emit OwnersRequired(composeHash, list);
+    }
+
+    function requireOwnersHash(bytes32 composeHash, address[] calldata list) public pure returns (bytes32) {
+        return keccak256(abi.encode(REQUIRE_TYPEHASH, composeHash, keccak256(abi.encodePacked(list))));
+    }
+
+    function requireOwners(bytes32 composeHash, address[] calldata list) external {
+        _requireOwners(composeHash, list, msg.sender);
+    }
+
+    function requireOwnersBySig(bytes32 composeHash, address[] calldata list, address signer, bytes calldata sig)
+        external
+    {
+        _checkSig(requireOwnersHash(composeHash, list), signer, sig);
+        _requireOwners(composeHash, list, signer);
     }
 
     // ---- revocation and freeze --------------------------------------------------
@@ -334,9 +431,6 @@ contract ConsortiumApp is IAppAuth {
         returns (bool isAllowed, string memory reason)
     {
         if (bootInfo.appId != address(this)) return (false, "wrong app id");
-        if (frozen) return (false, "app is frozen");
-        if (revokedBy[bootInfo.composeHash] != address(0)) return (false, "compose hash revoked");
-        if (approvals(bootInfo.composeHash) < threshold) return (false, "compose hash not approved");
-        return (true, "");
+        return _decide(bootInfo.composeHash);
     }
 }

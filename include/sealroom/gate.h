@@ -20,6 +20,7 @@
  *   Revoke(bytes32 composeHash)
  *   Freeze(bytes32 reason)
  *   ChangeOwners(Owner[] owners,uint256 threshold,uint256 nonce)Owner(string id,address addr,string jurisdiction,string grades)
+ *   RequireOwners(bytes32 composeHash,address[] owners)      (EVM only)
  *
  * Backends, chosen by a spec string:
  *   "ledger:PATH"            embedded SQLite hash-chained signed ledger
@@ -60,6 +61,7 @@ extern "C" {
 #define SR_GATE_TYPE_OWNER "Owner(string id,address addr,string jurisdiction,string grades)"
 #define SR_GATE_TYPE_CHANGE_OWNERS \
     "ChangeOwners(Owner[] owners,uint256 threshold,uint256 nonce)" SR_GATE_TYPE_OWNER
+#define SR_GATE_TYPE_REQUIRE_OWNERS "RequireOwners(bytes32 composeHash,address[] owners)"
 
 /* An open gate (backend handle). A handle is used by one thread at a time;
  * open one per thread (ledger: SQLite serialises the processes and threads). */
@@ -114,6 +116,13 @@ typedef struct sr_gate_status {
      * (snapshot, snapshot_hash) out of band; the KMS keeps it as its anchor. */
     int has_snapshot_hash;
     uint8_t snapshot_hash[32];
+    /* evm: the required owners declared on chain for this compose hash
+     * (requireOwners; has_declared = 1, n_declared = 0 when none was
+     * declared); ledger: has_declared = 0. sr_gate_status_get adds them to
+     * the caller's required list, so the decision matches the contract's. */
+    int has_declared;
+    size_t n_declared;
+    uint8_t declared[SR_GATE_MAX_OWNERS][SR_ETH_ADDR_LEN];
     /* Decision, filled by sr_gate_status (common code, same on every backend). */
     int allowed;
     char reason[SR_GATE_REASON_MAX];
@@ -153,6 +162,10 @@ void sr_gate_freeze_digest(const sr_gate_domain *d, const uint8_t reason[32], ui
 void sr_gate_owner_hash(const sr_gate_owner *o, uint8_t out[32]);
 void sr_gate_change_owners_digest(const sr_gate_domain *d, const sr_gate_owner *owners, size_t n,
                                   uint32_t threshold, uint64_t nonce, uint8_t digest[32]);
+/* RequireOwners digest: hashStruct = kec(typeHash || composeHash ||
+ * kec(addr_0 padded to 32 bytes || ... || addr_n-1 padded)). */
+void sr_gate_require_owners_digest(const sr_gate_domain *d, const uint8_t compose_hash[32],
+                                   const uint8_t (*addrs)[SR_ETH_ADDR_LEN], size_t n, uint8_t digest[32]);
 
 /* ---- actions with a signature made elsewhere (wallet, ethers) -------- */
 /* signer is the claimed owner address; the signature must recover to it
@@ -174,6 +187,15 @@ int sr_gate_freeze_sig(sr_gate *g, const uint8_t reason[32], const uint8_t signe
 int sr_gate_change_owners_sig(sr_gate *g, const sr_gate_owner *owners, size_t n, uint32_t threshold,
                               uint64_t nonce, const uint8_t signer[SR_ETH_ADDR_LEN],
                               const uint8_t sig[SR_ETH_SIG_LEN], int *applied, sr_error *err);
+/* EVM only: declares the owners (addresses, 1..32, distinct current owners)
+ * whose approval the contract's isAppAllowed requires for compose_hash.
+ * Once per hash, by a current owner, before any current owner approved it,
+ * not revoked, not frozen (contract refusals map to SR_EDENIED / SR_ESTATE /
+ * SR_EINVAL). The ledger backend refuses with SR_ESTATE: it always has the
+ * recipe when it decides. */
+int sr_gate_require_owners_sig(sr_gate *g, const uint8_t compose_hash[32], const uint8_t (*addrs)[SR_ETH_ADDR_LEN],
+                               size_t n, const uint8_t signer[SR_ETH_ADDR_LEN], const uint8_t sig[SR_ETH_SIG_LEN],
+                               sr_error *err);
 
 /* ---- actions signed here with an owner key ---------------------------- */
 int sr_gate_approve(sr_gate *g, const uint8_t compose_hash[32], const uint8_t sk[SR_SECP_SECKEY_LEN], sr_error *err);
@@ -181,6 +203,8 @@ int sr_gate_revoke(sr_gate *g, const uint8_t compose_hash[32], const uint8_t sk[
 int sr_gate_freeze(sr_gate *g, const uint8_t reason[32], const uint8_t sk[SR_SECP_SECKEY_LEN], sr_error *err);
 int sr_gate_change_owners(sr_gate *g, const sr_gate_owner *owners, size_t n, uint32_t threshold, uint64_t nonce,
                           const uint8_t sk[SR_SECP_SECKEY_LEN], int *applied, sr_error *err);
+int sr_gate_require_owners(sr_gate *g, const uint8_t compose_hash[32], const uint8_t (*addrs)[SR_ETH_ADDR_LEN],
+                           size_t n, const uint8_t sk[SR_SECP_SECKEY_LEN], sr_error *err);
 /* Signs an action digest (any of the above) with sk: r||s||v, v = 27/28. */
 int sr_gate_sign_digest(const uint8_t digest[32], const uint8_t sk[SR_SECP_SECKEY_LEN], uint8_t sig[SR_ETH_SIG_LEN],
                         sr_error *err);
@@ -215,8 +239,12 @@ void sr_gate_decide(sr_gate_status *st, const char *const *required, size_t n_re
  *  "revoked":bool,"revoked_by":str|null,"revoked_pos":int|null,
  *  "frozen":bool,"frozen_by":str|null,"frozen_pos":int|null,
  *  "snapshot":int,"pos_unit":"seq"|"block","config_nonce":int,
- *  "head_hash":"0x<64 hex>"|null}   (ledger: the entry hash at sequence
- *                                     "snapshot"; evm: null) */
+ *  "head_hash":"0x<64 hex>"|null,   (ledger: the entry hash at sequence
+ *                                     "snapshot"; evm: null)
+ *  "required_on_chain":[id...]|null} (evm: the declared required owners'
+ *                                     ids, or "0x.." for an address that is no
+ *                                     longer an owner; [] = none declared;
+ *                                     ledger: null) */
 char *sr_gate_status_json(const sr_gate_status *st, const char *backend);
 
 /* Hash of the ledger entry at sequence pos (1..snapshot) as of this

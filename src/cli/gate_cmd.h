@@ -179,6 +179,98 @@ static inline void gc_print_summary(const sr_gate_status *st)
     printf("compose hash 0x%s: %s\n", h, st->reason);
 }
 
+/* The declared required owners as "id,id,..." (an address for one that is
+ * no longer an owner). */
+static inline void gc_declared_ids(const sr_gate_status *st, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t j = 0; j < st->n_declared && j < SR_GATE_MAX_OWNERS; j++) {
+        char a[43];
+        int oi = sr_gate_owner_index_addr(&st->config, st->declared[j]);
+        if (oi < 0)
+            sr_eth_address_to_string(st->declared[j], a);
+        int w = snprintf(out + len, cap - len, "%s%s", j ? "," : "", oi >= 0 ? st->config.owners[oi].id : a);
+        if (w < 0 || (size_t)w >= cap - len)
+            return;
+        len += (size_t)w;
+    }
+}
+
+/* approve --recipe on an EVM gate: the required owners declared on chain
+ * for the hash must be the owners whose datasets the recipe reads (else
+ * refused before anything is signed). When none are declared and no owner
+ * approved the hash yet, they are declared first (RequireOwners signed with
+ * sk; sk NULL: check only). *declared is set to 1 when this call declared. */
+static inline int gc_required_on_chain(sr_gate *g, const gc_target *t, const uint8_t *sk, int *declared,
+                                       sr_error *err)
+{
+    *declared = 0;
+    sr_gate_status *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    int rc = SR_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rc = sr_gate_status_get(g, t->hash, NULL, 0, st, err);
+        if (rc != SR_OK || !st->has_declared)
+            break;
+        uint8_t want[SR_GATE_MAX_OWNERS][SR_ETH_ADDR_LEN];
+        size_t nw = 0;
+        int unknown = 0;
+        char rids[SR_GATE_REASON_MAX] = "";
+        size_t rl = 0;
+        for (size_t i = 0; i < t->n_required; i++) {
+            int dup = 0;
+            for (size_t j = 0; j < i; j++)
+                dup |= strcmp(t->required[i], t->required[j]) == 0;
+            if (dup)
+                continue;
+            int w = snprintf(rids + rl, sizeof rids - rl, "%s%.64s", rl ? "," : "", t->required[i]);
+            if (w > 0 && (size_t)w < sizeof rids - rl)
+                rl += (size_t)w;
+            int oi = sr_gate_owner_index_id(&st->config, t->required[i]);
+            if (oi < 0 || nw >= SR_GATE_MAX_OWNERS)
+                unknown = 1;
+            else
+                memcpy(want[nw++], st->config.owners[oi].addr, SR_ETH_ADDR_LEN);
+        }
+        if (st->n_declared > 0) {
+            int same = !unknown && nw == st->n_declared;
+            for (size_t i = 0; same && i < nw; i++) {
+                int found = 0;
+                for (size_t j = 0; j < st->n_declared; j++)
+                    found |= memcmp(want[i], st->declared[j], SR_ETH_ADDR_LEN) == 0;
+                same = found;
+            }
+            if (!same) {
+                char ids[SR_GATE_REASON_MAX];
+                gc_declared_ids(st, ids, sizeof ids);
+                rc = sr_error_set(err, SR_ESTATE,
+                                  "the gate requires owners [%s] for this compose hash but the recipe reads datasets "
+                                  "of [%s]; not approving",
+                                  ids, rids);
+            }
+            break;
+        }
+        if (st->n_approved > 0 || nw == 0 || unknown || sk == NULL)
+            break;
+        rc = sr_gate_require_owners(g, t->hash, (const uint8_t(*)[SR_ETH_ADDR_LEN])want, nw, sk, err);
+        if (rc == SR_OK) {
+            *declared = 1;
+            break;
+        }
+        if (rc != SR_ESTATE || attempt > 0) {
+            sr_error_prefix(err, "declaring the required owners [%s]", rids);
+            break;
+        }
+        /* someone declared or approved meanwhile: read again */
+        sr_error_clear(err);
+        rc = SR_OK;
+    }
+    free(st);
+    return rc;
+}
+
 static inline void gc_print_status(const sr_gate_status *st, const char *backend)
 {
     char app[43], h[65];
@@ -214,6 +306,14 @@ static inline void gc_print_status(const sr_gate_status *st, const char *backend
         sr_hex_encode(st->snapshot_hash, 32, hh);
         printf("ledger head:  seq %llu, entry hash 0x%s\n", (unsigned long long)st->snapshot, hh);
     }
+    if (st->has_declared) {
+        char ids[SR_GATE_REASON_MAX];
+        gc_declared_ids(st, ids, sizeof ids);
+        if (st->n_declared > 0)
+            printf("required:     %s (declared on chain)\n", ids);
+        else
+            printf("required:     none declared on chain\n");
+    }
     printf("allowed:      %s\n", st->allowed ? "yes" : "no");
     printf("reason:       %s\n", st->reason);
 }
@@ -239,8 +339,13 @@ static inline void gc_hash_action_usage(const char *word, const char *what)
            "  --signer 0xADDRESS   ... by this owner address\n"
            "  --sender-key FILE    evm: key that sends the transaction (default: --key)\n"
            "  --require ID,...     owners whose datasets the recipe reads (with --compose-hash; for the summary)\n"
+
            "  --json               print the resulting status as JSON (as `sealroom status --json`)\n"
-           "  -h, --help           show this help\n"
+           "  -h, --help           show this help\n"           "\n"
+           "approve --recipe on an evm: gate: if nobody approved the hash yet and no required owners are\n"
+           "declared for it, first declares the recipe's dataset owners on chain (RequireOwners, signed with\n"
+           "--key), so the contract's isAppAllowed requires their approvals too; if a declared set differs\n"
+           "from the recipe's, refuses before signing. --compose-hash never declares.\n"
            "\n"
            "Exit status: 0 done, 1 refused or failed, 2 usage error.\n",
            word, (int)strlen(word), "", (int)strlen(word), "", what, word[0] == 'a' ? "Approve" : "Revoke");
@@ -251,7 +356,7 @@ static inline int gc_hash_action(int argc, char **argv, int revoke)
     const char *cmd = revoke ? "revoke" : "approve";
     const char *gate = NULL, *recipe = NULL, *hash_hex = NULL, *key = NULL, *sig_hex = NULL, *signer_hex = NULL,
                *sender = NULL, *require = NULL;
-    int sign_only = 0, json = 0;
+    int sign_only = 0, json = 0, declared = 0;
     if (sr_cli_wants_help(argc, argv)) {
         gc_hash_action_usage(cmd, revoke ? "Revokes a compose hash for everyone, at once and for good (any single owner)."
                                          : "Records an owner's approval of a compose hash.");
@@ -320,6 +425,8 @@ static inline int gc_hash_action(int argc, char **argv, int revoke)
                 gc_print_sig(digest, signer, sig, &d);
         } else if (rc == SR_OK) {
             rc = sr_eth_address_from_seckey(sk, who, &err);
+            if (rc == SR_OK && !revoke && recipe != NULL)
+                rc = gc_required_on_chain(g, &t, sk, &declared, &err);
             if (rc == SR_OK)
                 rc = revoke ? sr_gate_revoke(g, t.hash, sk, &err) : sr_gate_approve(g, t.hash, sk, &err);
         }
@@ -327,6 +434,8 @@ static inline int gc_hash_action(int argc, char **argv, int revoke)
     } else if (rc == SR_OK) {
         uint8_t sig[SR_ETH_SIG_LEN], signer[SR_ETH_ADDR_LEN];
         rc = gc_sig(sig_hex, signer_hex, sig, signer, &err);
+        if (rc == SR_OK && !revoke && recipe != NULL)
+            rc = gc_required_on_chain(g, &t, NULL, &declared, &err);
         if (rc == SR_OK)
             rc = revoke ? sr_gate_revoke_sig(g, t.hash, signer, sig, &err)
                         : sr_gate_approve_sig(g, t.hash, signer, sig, &err);
@@ -341,6 +450,11 @@ static inline int gc_hash_action(int argc, char **argv, int revoke)
                     printf("%s\n", js);
                 free(js);
             } else {
+                if (declared) {
+                    char ids[SR_GATE_REASON_MAX];
+                    gc_declared_ids(st, ids, sizeof ids);
+                    printf("required owners declared on chain: %s\n", ids);
+                }
                 int oi = sr_gate_owner_index_addr(&st->config, who);
                 uint64_t pos = revoke ? st->revoked_pos : oi >= 0 ? st->approved_pos[oi] : st->snapshot;
                 printf("%s by %s recorded at %s %llu\n", revoke ? "revocation" : "approval",

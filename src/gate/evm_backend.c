@@ -1,7 +1,7 @@
 /* sealroom gate: the `evm:RPC_URL@ADDRESS` backend — a ConsortiumApp
  * contract (contracts/ConsortiumApp.sol) on an Ethereum node, reached over
  * JSON-RPC. Writes are EIP-1559 transactions: the owner's own call
- * (approve/revoke/freeze/changeOwners) when the sender key is the signer,
+ * (approve/revoke/freeze/changeOwners/requireOwners) when the sender key is the signer,
  * else the *BySig variant carrying the owner's EIP-712 signature, sent by
  * the sender key. Reads are eth_call pinned to one block number. */
 #include <errno.h>
@@ -189,6 +189,26 @@ static int evm_change_owners(sr_gate *g, const sr_gate_owner *owners, size_t n, 
     return rc;
 }
 
+static int evm_require_owners(sr_gate *g, const uint8_t h[32], const uint8_t (*addrs)[20], size_t n,
+                              const uint8_t signer[20], const uint8_t sig[65], sr_error *err) {
+    uint8_t d[32];
+    sr_gate_require_owners_digest(&g->domain, h, addrs, n, d);
+    int rc = check_sig(d, signer, sig, err);
+    if (rc) return rc;
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++) {
+        if (json_array_append_new(list, hexj(addrs[i], 20))) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    sr_eth_sent sent;
+    if (sender_is(g, signer))
+        return send_call(g, "requireOwners(bytes32,address[])", json_pack("[o,o]", hexj(h, 32), list), &sent, err);
+    return send_call(g, "requireOwnersBySig(bytes32,address[],address,bytes)",
+                     json_pack("[o,o,o,o]", hexj(h, 32), list, hexj(signer, 20), hexj(sig, 65)), &sent, err);
+}
+
 /* ---- reads ------------------------------------------------------------------- */
 static int read_config(evm_impl *m, uint64_t block, sr_gate_config *cfg, uint64_t *nonce, sr_error *err) {
     json_t *r = NULL;
@@ -274,7 +294,22 @@ static int evm_status(sr_gate *g, const uint8_t h[32], sr_gate_status *st, sr_er
     st->frozen = memcmp(st->frozen_by_addr, zero, 20) != 0;
     if ((rc = get_str(json_array_get(r, 5), st->frozen_by, SR_GATE_ID_MAX, "freezer id", err))) goto done;
     if ((rc = get_u64(json_array_get(r, 6), &st->frozen_pos, "freeze block", err))) goto done;
-    rc = get_hex(json_array_get(r, 7), st->frozen_reason, 32, "freeze reason", err);
+    if ((rc = get_hex(json_array_get(r, 7), st->frozen_reason, 32, "freeze reason", err))) goto done;
+    json_decref(r);
+    r = NULL;
+    /* the required owners declared for h, at the same block */
+    if ((rc = view_call(m, "requiredOwners(bytes32)", json_pack("[o]", hexj(h, 32)), "(address[])", block, &r, err)))
+        return rc;
+    json_t *rq = json_array_get(r, 0);
+    if (json_array_size(rq) > SR_GATE_MAX_OWNERS) {
+        rc = sr_error_set(err, SR_EFORMAT, "contract: %zu required owners (max %d)", json_array_size(rq),
+                          SR_GATE_MAX_OWNERS);
+        goto done;
+    }
+    for (size_t i = 0; i < json_array_size(rq); i++)
+        if ((rc = get_hex(json_array_get(rq, i), st->declared[i], 20, "required owner", err))) goto done;
+    st->n_declared = json_array_size(rq);
+    st->has_declared = 1;
 done:
     json_decref(r);
     return rc;
@@ -290,6 +325,7 @@ static void evm_close(sr_gate *g) {
 
 static const sr_gate_ops evm_ops = {
     "evm", evm_approve, evm_revoke, evm_freeze, evm_change_owners, evm_get_config, evm_status, NULL, evm_close,
+    evm_require_owners,
 };
 
 int sr_gate_evm_open(sr_gate *g, const char *url, const uint8_t addr[SR_ETH_ADDR_LEN], sr_error *err) {

@@ -216,6 +216,26 @@ void sr_gate_change_owners_digest(const sr_gate_domain *d, const sr_gate_owner *
     sr_eip712_digest(ds, sh, digest);
 }
 
+void sr_gate_require_owners_digest(const sr_gate_domain *d, const uint8_t compose_hash[32],
+                                   const uint8_t (*addrs)[SR_ETH_ADDR_LEN], size_t n, uint8_t digest[32])
+{
+    sr_keccak_ctx kc;
+    uint8_t th[32], sh[32], ds[32];
+    uint8_t w[2][32];
+    memcpy(w[0], compose_hash, 32);
+    sr_keccak256_init(&kc);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t aw[32];
+        sr_word_address(addrs[i], aw);
+        sr_keccak256_update(&kc, aw, 32);
+    }
+    sr_keccak256_final(&kc, w[1]);
+    sr_eip712_type_hash(SR_GATE_TYPE_REQUIRE_OWNERS, th);
+    sr_eip712_struct_hash(th, (const uint8_t(*)[32])w, 2, sh);
+    sr_gate_domain_separator(d, ds);
+    sr_eip712_digest(ds, sh, digest);
+}
+
 int sr_gate_sign_digest(const uint8_t digest[32], const uint8_t sk[SR_SECP_SECKEY_LEN], uint8_t sig[SR_ETH_SIG_LEN],
                         sr_error *err)
 {
@@ -248,6 +268,28 @@ int sr_gate_change_owners_sig(sr_gate *g, const sr_gate_owner *owners, size_t n,
 {
     int dummy;
     return g->ops->change_owners(g, owners, n, threshold, nonce, signer, sig, applied ? applied : &dummy, err);
+}
+
+static int require_owners_check(sr_gate *g, size_t n, sr_error *err)
+{
+    if (g->ops->require_owners == NULL)
+        return sr_error_set(err, SR_ESTATE,
+                            "declaring required owners is not available on the %s backend (it has the recipe when "
+                            "it decides)",
+                            g->ops->name);
+    if (n == 0 || n > SR_GATE_MAX_OWNERS)
+        return sr_error_set(err, SR_EINVAL, "required owners: 1..%d addresses", SR_GATE_MAX_OWNERS);
+    return SR_OK;
+}
+
+int sr_gate_require_owners_sig(sr_gate *g, const uint8_t compose_hash[32], const uint8_t (*addrs)[SR_ETH_ADDR_LEN],
+                               size_t n, const uint8_t signer[SR_ETH_ADDR_LEN], const uint8_t sig[SR_ETH_SIG_LEN],
+                               sr_error *err)
+{
+    int rc = require_owners_check(g, n, err);
+    if (rc != SR_OK)
+        return rc;
+    return g->ops->require_owners(g, compose_hash, addrs, n, signer, sig, err);
 }
 
 /* Signs with sk; if no sender key is set, sk is the sender for this call. */
@@ -333,6 +375,22 @@ int sr_gate_change_owners(sr_gate *g, const sr_gate_owner *owners, size_t n, uin
     return rc;
 }
 
+int sr_gate_require_owners(sr_gate *g, const uint8_t compose_hash[32], const uint8_t (*addrs)[SR_ETH_ADDR_LEN],
+                           size_t n, const uint8_t sk[SR_SECP_SECKEY_LEN], sr_error *err)
+{
+    uint8_t d[32];
+    keyed k;
+    int rc = require_owners_check(g, n, err);
+    if (rc != SR_OK)
+        return rc;
+    sr_gate_require_owners_digest(&g->domain, compose_hash, addrs, n, d);
+    rc = keyed_begin(g, d, sk, &k, err);
+    if (rc == SR_OK)
+        rc = g->ops->require_owners(g, compose_hash, addrs, n, k.signer, k.sig, err);
+    keyed_end(g, &k);
+    return rc;
+}
+
 /* ---- reading ------------------------------------------------------------ */
 
 int sr_gate_get_config(sr_gate *g, sr_gate_config *out, uint64_t *nonce, sr_error *err)
@@ -348,7 +406,37 @@ int sr_gate_status_get(sr_gate *g, const uint8_t compose_hash[32], const char *c
     int rc = g->ops->status(g, compose_hash, out, err);
     if (rc != SR_OK)
         return rc;
-    sr_gate_decide(out, required, n_required);
+    if (out->n_declared == 0) {
+        sr_gate_decide(out, required, n_required);
+        return SR_OK;
+    }
+    /* the owners declared on chain are required too (as isAppAllowed does):
+     * by id, or by address text when no longer an owner (then "unknown") */
+    if (out->n_declared > SR_GATE_MAX_OWNERS)
+        return sr_error_set(err, SR_EFORMAT, "%zu required owners declared (max %d)", out->n_declared,
+                            SR_GATE_MAX_OWNERS);
+    size_t total = n_required + out->n_declared;
+    const char **all = calloc(total, sizeof *all);
+    char(*txt)[43] = calloc(out->n_declared, sizeof *txt);
+    if (all == NULL || txt == NULL) {
+        free(all);
+        free(txt);
+        return sr_error_set(err, SR_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n_required; i++)
+        all[i] = required[i];
+    for (size_t j = 0; j < out->n_declared; j++) {
+        int oi = sr_gate_owner_index_addr(&out->config, out->declared[j]);
+        if (oi >= 0) {
+            all[n_required + j] = out->config.owners[oi].id;
+        } else {
+            sr_eth_address_to_string(out->declared[j], txt[j]);
+            all[n_required + j] = txt[j];
+        }
+    }
+    sr_gate_decide(out, all, total);
+    free(all);
+    free(txt);
     return SR_OK;
 }
 
@@ -492,6 +580,16 @@ char *sr_gate_status_json(const sr_gate_status *st, const char *backend)
     json_object_set_new(o, "pos_unit", json_string(st->pos_unit[0] ? st->pos_unit : "seq"));
     json_object_set_new(o, "config_nonce", json_integer((json_int_t)st->config_nonce));
     json_object_set_new(o, "head_hash", st->has_snapshot_hash ? hex_json(st->snapshot_hash, 32) : json_null());
+    if (st->has_declared) {
+        json_t *req = json_array();
+        for (size_t j = 0; req != NULL && j < st->n_declared && j < SR_GATE_MAX_OWNERS; j++) {
+            int oi = sr_gate_owner_index_addr(c, st->declared[j]);
+            json_array_append_new(req, oi >= 0 ? json_string(c->owners[oi].id) : addr_json(st->declared[j]));
+        }
+        json_object_set_new(o, "required_on_chain", req);
+    } else {
+        json_object_set_new(o, "required_on_chain", json_null());
+    }
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
     return s;

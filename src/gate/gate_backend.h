@@ -10,7 +10,8 @@
  *  - status fills only the facts of sr_gate_status (domain, config,
  *    config_nonce, compose_hash, approved[], approved_pos[], n_approved,
  *    revoked*, frozen*, snapshot, pos_unit and, where the backend has one,
- *    has_snapshot_hash / snapshot_hash); gate.c then calls
+ *    has_snapshot_hash / snapshot_hash, has_declared / n_declared /
+ *    declared); gate.c then calls
  *    sr_gate_decide so the decision and reason text are common code.
  *  - close frees impl (not g).
  * The sender key (EVM transaction sender) is g->sender_sk when
@@ -36,6 +37,10 @@ typedef struct sr_gate_ops {
     /* Hash of entry pos as of the last read (may be NULL: no entries). */
     int (*entry_hash)(sr_gate *g, uint64_t pos, uint8_t out[32], sr_error *err);
     void (*close)(sr_gate *g);
+    /* evm only (NULL elsewhere): RequireOwners for a compose hash. */
+    int (*require_owners)(sr_gate *g, const uint8_t compose_hash[32], const uint8_t (*addrs)[SR_ETH_ADDR_LEN],
+                          size_t n, const uint8_t signer[SR_ETH_ADDR_LEN], const uint8_t sig[SR_ETH_SIG_LEN],
+                          sr_error *err);
 } sr_gate_ops;
 
 struct sr_gate {

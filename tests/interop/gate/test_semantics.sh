@@ -126,6 +126,16 @@ done
 status "$G1" --recipe recipe.json
 expect_eq "3/4 but dataset owner missing" "$(jfield st.json 'j["reason"]')" "not approved: 3/4 (k=3), missing lab-D"
 expect_eq "3/4 allowed" "$(jfield st.json 'j["allowed"]')" False
+# evm: the first CLI approval declared the recipe's dataset owners on chain,
+# so the hash alone (no --require) is judged with them; the ledger has none
+status "$G1" --compose-hash "$(jfield st.json 'j["compose_hash"]')"
+if [[ $BACKEND == evm ]]; then
+    expect_eq "declared on chain" "$(jfield st.json 'j["required_on_chain"]')" "['hospital-A', 'lab-D']"
+    expect_eq "declared: reason" "$(jfield st.json 'j["reason"]')" "not approved: 3/4 (k=3), missing lab-D"
+else
+    expect_eq "ledger: nothing declared" "$(jfield st.json 'j["required_on_chain"]')" None
+    expect_eq "ledger: hash alone" "$(jfield st.json 'j["reason"]')" "allowed: 3/4 approvals (k=3)"
+fi
 "$SEALROOM" approve --gate "$G1" --recipe recipe.json --key D.key "${sender[@]}" >/dev/null
 status "$G1" --recipe recipe.json
 expect_eq "all approved" "$(jfield st.json 'j["allowed"]')" True

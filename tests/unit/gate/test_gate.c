@@ -42,6 +42,18 @@ static void test_eip712_vectors(void)
     CHECK_EQ_STR(o[1].grades, "GDPR,PCI");
     sr_gate_change_owners_digest(&d, o, 2, 2, 5, out);
     check_digest(out, "90a6453e4b4bbcd8e60106dbf00d3ed6f08d703743c67ec102308445fecc98fb");
+    /* RequireOwners(bytes32 composeHash,address[] owners): ethers hashes the
+     * address[] as kec of the 32-byte-padded addresses; order matters */
+    uint8_t req[2][20];
+    memcpy(req[0], o[0].addr, 20);
+    memcpy(req[1], o[1].addr, 20);
+    sr_gate_require_owners_digest(&d, w, (const uint8_t(*)[20])req, 2, out);
+    check_digest(out, "88c04a5df47bd691d211ccf77c6ba2c9ab09b3a352e8df4e896365d96f0e02f8");
+    memcpy(req[0], o[1].addr, 20);
+    memcpy(req[1], o[0].addr, 20);
+    sr_gate_require_owners_digest(&d, w, (const uint8_t(*)[20])req, 2, out);
+    check_digest(out, "ec0ebd9bfdf7a05737bc9c0f24145338bf67cd13142d41d0de2c6c4e996028f4");
+    sr_gate_change_owners_digest(&d, o, 2, 2, 5, out);
     /* a change of any field changes the digest */
     uint8_t out2[32];
     sr_gate_change_owners_digest(&d, o, 2, 2, 6, out2);

@@ -115,6 +115,18 @@ static void test_quorum_at_k(void)
     CHECK_EQ_MEM(d.app, app, 20);
     CHECK_EQ_INT(d.chain_id, SR_GATE_LEDGER_DEFAULT_CHAIN_ID);
     CHECK_EQ_STR(sr_gate_backend(g), "ledger");
+    /* no on-chain required owners here: the ledger is always asked with the
+     * recipe's list, so declaring is refused and status has none */
+    CHECK(!st.has_declared);
+    CHECK_EQ_INT(st.n_declared, 0);
+    uint8_t one[1][20];
+    memcpy(one[0], d.app, 20);
+    CHECK_EQ_INT(sr_gate_require_owners(g, h2, (const uint8_t(*)[20])one, 1, sk[0], &err), SR_ESTATE);
+    CHECK_CONTAINS(err.msg, "not available on the ledger backend");
+    char *js = sr_gate_status_json(&st, "ledger");
+    CHECK(js != NULL);
+    CHECK_CONTAINS(js, "\"required_on_chain\": null");
+    free(js);
     sr_gate_close(g);
 }
 
