@@ -2,8 +2,10 @@
 # EVM gate figures on a local anvil (auto-mining): approval latency
 # (EIP-712 signature -> transaction mined, through sr_gate_approve with a
 # relaying sender), status reads per second (block-pinned eth_call pair), and
-# gas used by approveBySig / approve / revokeBySig / revoke (receipts) and
-# isAppAllowed (eth_estimateGas).
+# gas used by approveBySig / approve / revokeBySig / revoke / requireOwners
+# (receipts; requireOwners lists 2 owners) and isAppAllowed (eth_estimateGas:
+# a hash with 2 of k=3 approvals, and an allowed hash with 2 declared
+# required owners).
 # Usage: bench/gate_evm.sh [BUILD_DIR] [N_APPROVALS]   (defaults: build, 200)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"

@@ -205,12 +205,13 @@ contract ConsortiumApp is IAppAuth {
         if (revokedBy[composeHash] != address(0)) return (false, "compose hash revoked");
         uint256 n = owners.length;
         address[] memory addrs = new address[](n);
-        bool[] memory ok = new bool[](n);
+        uint256 approvedBits = 0; // bit i: owners[i] approved (n <= 32)
         uint256 count = 0;
         for (uint256 i = 0; i < n; i++) {
-            addrs[i] = owners[i].addr;
-            if (approvedAt[composeHash][addrs[i]] != 0) {
-                ok[i] = true;
+            address a = owners[i].addr;
+            addrs[i] = a;
+            if (approvedAt[composeHash][a] != 0) {
+                approvedBits |= 1 << i;
                 count++;
             }
         }
@@ -222,7 +223,7 @@ contract ConsortiumApp is IAppAuth {
             uint256 i = 0;
             while (i < n && addrs[i] != r) i++;
             if (i == n) return (false, string.concat("required owner ", _addrHex(r), " is not an owner"));
-            if (!ok[i]) return (false, string.concat("required owner ", owners[i].id, " has not approved"));
+            if (approvedBits & (1 << i) == 0) return (false, string.concat("required owner ", owners[i].id, " has not approved"));
         }
         return (true, "");
     }
@@ -247,7 +248,7 @@ contract ConsortiumApp is IAppAuth {
 
     // Facts for one compose hash, read in one call (pinned to a block by the
     // caller): per current owner the approval block (0 = none), revocation and
-    // freeze facts.
+    // freeze facts, and the declared required owners.
     function status(bytes32 composeHash)
         external
         view
@@ -259,7 +260,8 @@ contract ConsortiumApp is IAppAuth {
             address freezer,
             string memory freezerId,
             uint256 frozenBlock,
-            bytes32 reason
+            bytes32 reason,
+            address[] memory requiredList
         )
     {
         approvedBlocks = new uint256[](owners.length);
@@ -268,7 +270,7 @@ contract ConsortiumApp is IAppAuth {
         }
         return (
             approvedBlocks, revokedBy[composeHash], revokedById[composeHash], revokedAt[composeHash], frozenBy,
-            frozenById, frozenAt, frozenReason
+            frozenById, frozenAt, frozenReason, required[composeHash]
         );
     }
 

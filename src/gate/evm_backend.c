@@ -18,7 +18,7 @@ extern const size_t sr_evm_consortium_code_hex_len;
 
 #define OWNER_T "(string,address,string,string)"
 #define CONFIG_RET "(string," OWNER_T "[],uint256,bytes,uint256)"
-#define STATUS_RET "(uint256[],address,string,uint256,address,string,uint256,bytes32)"
+#define STATUS_RET "(uint256[],address,string,uint256,address,string,uint256,bytes32,address[])"
 
 typedef struct evm_impl {
     sr_ethrpc *rpc;
@@ -295,12 +295,8 @@ static int evm_status(sr_gate *g, const uint8_t h[32], sr_gate_status *st, sr_er
     if ((rc = get_str(json_array_get(r, 5), st->frozen_by, SR_GATE_ID_MAX, "freezer id", err))) goto done;
     if ((rc = get_u64(json_array_get(r, 6), &st->frozen_pos, "freeze block", err))) goto done;
     if ((rc = get_hex(json_array_get(r, 7), st->frozen_reason, 32, "freeze reason", err))) goto done;
-    json_decref(r);
-    r = NULL;
-    /* the required owners declared for h, at the same block */
-    if ((rc = view_call(m, "requiredOwners(bytes32)", json_pack("[o]", hexj(h, 32)), "(address[])", block, &r, err)))
-        return rc;
-    json_t *rq = json_array_get(r, 0);
+    /* the required owners declared for h (requireOwners) */
+    json_t *rq = json_array_get(r, 8);
     if (json_array_size(rq) > SR_GATE_MAX_OWNERS) {
         rc = sr_error_set(err, SR_EFORMAT, "contract: %zu required owners (max %d)", json_array_size(rq),
                           SR_GATE_MAX_OWNERS);

@@ -131,7 +131,8 @@ static int bench(const char *url, int n) {
     for (int i = 0; i < reads; i++)
         if (sr_gate_status_get(g, h, NULL, 0, st, &err)) return fail(&err);
     double rps = reads / (now_s() - t0);
-    /* gas: approveBySig (relayed), approve (own tx), revokeBySig, revoke (own), isAppAllowed */
+    /* gas: approveBySig (relayed), approve (own tx), revokeBySig, revoke (own), isAppAllowed,
+     * requireOwners (own tx), isAppAllowed with a declared set */
     uint64_t g_by = 0, g_own = 0, g_rev_by = 0, g_rev = 0, g_allowed = 0;
     sr_gate_domain dom;
     sr_gate_get_domain(g, &dom);
@@ -159,6 +160,32 @@ static int bench(const char *url, int n) {
         json_decref(args);
         sr_buf_free(&cd);
     }
+    /* requireOwners (own tx, 2 owners listed) on a fresh hash, then all
+     * approve it: isAppAllowed on the allowed path with a declared set */
+    uint64_t g_req = 0, g_allowed_req = 0;
+    {
+        uint8_t hr[32];
+        char hrx[67] = "0x", a3[43] = "0x";
+        sr_sha256("gas recipe required", 19, hr);
+        sr_hex_encode(hr, 32, hrx + 2);
+        sr_hex_encode(cfg.owners[3].addr, 20, a3 + 2);
+        if (gas_of(r, own[3], app, "requireOwners(bytes32,address[])", json_pack("[s,[s,s]]", hrx, ax, a3), &g_req,
+                   &err))
+            return fail(&err);
+        for (int i = 0; i < 4; i++)
+            if (sr_gate_approve(g, hr, own[i], &err)) return fail(&err);
+        const char *z = "0x0000000000000000000000000000000000000000000000000000000000000000";
+        json_t *args = json_pack("[[s,s,s,s,s,s,s,s,[]]]", appx, hrx, appx, z, z, z, z, "UpToDate");
+        sr_buf cd = {0};
+        uint8_t from[20];
+        sr_eth_address_from_seckey(dep, from, NULL);
+        if (sr_abi_encode_call("isAppAllowed((address,bytes32,address,bytes32,bytes32,bytes32,bytes32,string,string[]))",
+                               args, &cd, &err) ||
+            sr_ethrpc_estimate_gas(r, from, app, cd.data, cd.len, &g_allowed_req, &err))
+            return fail(&err);
+        json_decref(args);
+        sr_buf_free(&cd);
+    }
     sr_gate_revoke_digest(&dom, h, d);
     if (sr_gate_sign_digest(d, own[0], sig, &err)) return fail(&err);
     sr_hex_encode(sig, 65, sx + 2);
@@ -170,10 +197,10 @@ static int bench(const char *url, int n) {
     printf("{\"approvals\":%d,\"approve_latency_ms\":{\"median\":%.2f,\"p90\":%.2f,\"max\":%.2f},"
            "\"status_reads\":%d,\"status_reads_per_s\":%.0f,"
            "\"gas\":{\"approveBySig\":%llu,\"approve\":%llu,\"revokeBySig\":%llu,\"revoke\":%llu,"
-           "\"isAppAllowed_estimate\":%llu}}\n",
+           "\"isAppAllowed_estimate\":%llu,\"requireOwners\":%llu,\"isAppAllowed_required_estimate\":%llu}}\n",
            n, lat[n / 2] * 1e3, lat[(n * 9) / 10] * 1e3, lat[n - 1] * 1e3, reads, rps, (unsigned long long)g_by,
            (unsigned long long)g_own, (unsigned long long)g_rev_by, (unsigned long long)g_rev,
-           (unsigned long long)g_allowed);
+           (unsigned long long)g_allowed, (unsigned long long)g_req, (unsigned long long)g_allowed_req);
     free(lat);
     free(st);
     sr_ethrpc_close(r);
