@@ -206,6 +206,8 @@ static inline int gc_required_on_chain(sr_gate *g, const gc_target *t, const uin
                                        sr_error *err)
 {
     *declared = 0;
+    if (strcmp(sr_gate_backend(g), "evm") != 0)
+        return SR_OK; /* the ledger has no declarations (it decides with the recipe) */
     sr_gate_status *st = calloc(1, sizeof *st);
     if (st == NULL)
         return sr_error_set(err, SR_ENOMEM, "out of memory");
