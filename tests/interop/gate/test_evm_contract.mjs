@@ -6,12 +6,12 @@
 //  - an owner's own transaction sent by ethers is seen by the C status read;
 //  - dstack's isAppAllowed(AppBootInfo) answers as the C decision does.
 // anvil runs on a free loopback port and is stopped by its PID.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { startAnvil } from "./anvil.mjs";
 import { createRequire } from "node:module";
 
 const require = createRequire(process.env.NODE_PATH + "/");
@@ -37,27 +37,7 @@ const run = (...args) => execFileSync(tool, args, { encoding: "utf8" }).trim();
 }
 
 // 2. anvil
-const freePort = () => new Promise((res) => {
-  const s = net.createServer();
-  s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)); });
-});
-const port = await freePort();
-const nm = `${src}/tests/node/node_modules`;
-const native = `${nm}/@foundry-rs/anvil-linux-amd64/bin/anvil`;
-const anvilBin = fs.existsSync(native) ? native : `${nm}/.bin/anvil`;
-const anvil = spawn(anvilBin, ["--host", "127.0.0.1", "--port", String(port), "--silent"], { stdio: "ignore" });
-const stop = () => { try { process.kill(anvil.pid); } catch {} };
-process.on("exit", stop);
-const url = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }) });
-    if (r.ok) break;
-  } catch {}
-  if (i > 100) throw new Error("anvil did not start");
-  await new Promise((r) => setTimeout(r, 100));
-}
+const { url, stop } = await startAnvil(src);
 const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
 // ethers must not reuse a nonce the C code already consumed: ask the node each time
 const fresh = async (w) => ({ nonce: Number(await provider.send("eth_getTransactionCount", [w.address, "pending"])) });
