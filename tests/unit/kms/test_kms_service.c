@@ -161,6 +161,21 @@ static char *build_request(sr_tee *tee, const char *kms_url, const client *c, co
     return text;
 }
 
+/* n request bodies for recipe rtext / manifests from one VM key, each with
+ * its own fresh nonce; free them with free_requests. */
+static void build_requests(sr_tee *tee, const char *kms_url, const client *c, const char *rtext, json_t *manifests,
+                           char **bodies, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        bodies[i] = build_request(tee, kms_url, c, NULL, rtext, manifests, NULL, -1);
+}
+
+static void free_requests(char **bodies, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(bodies[i]);
+}
+
 static int post_keys(const char *kms_url, const char *body, json_t **reply, sr_error *err)
 {
     char url[256];
@@ -626,16 +641,14 @@ static void test_budget_exact_under_200_concurrent(void)
     sr_tee *t = open_tee("sim", text, 1);
     enum { N = 200 };
     char *bodies[N];
-    for (int i = 0; i < N; i++)
-        bodies[i] = build_request(t, s.url, &c, NULL, text, m, NULL, -1);
+    build_requests(t, s.url, &c, text, m, bodies, N);
     struct load l;
     load_init(&l, s.url, bodies, N);
     run_load(&l, 32);
     CHECK_EQ_INT(l.released, 37); /* epsilon_total 3.7 / 0.1 per run */
     CHECK_EQ_INT(l.budget_refusals, 163);
     CHECK_EQ_INT(l.other, 0);
-    for (int i = 0; i < N; i++)
-        free(bodies[i]);
+    free_requests(bodies, N);
     sr_tee_close(t);
     stop_kms(&s);
     json_decref(m);
@@ -709,8 +722,7 @@ static void test_group_commit_under_load(void)
     sr_tee *t = open_tee("sim", text, 1);
     enum { N = 200 };
     char *bodies[N];
-    for (int i = 0; i < N; i++)
-        bodies[i] = build_request(t, s.url, &c, NULL, text, m, NULL, -1);
+    build_requests(t, s.url, &c, text, m, bodies, N);
     struct load l;
     load_init(&l, s.url, bodies, N);
     pthread_t lt;
@@ -774,8 +786,7 @@ static void test_group_commit_under_load(void)
     }
     CHECK_EQ_INT(a.released, 37);
     CHECK_EQ_INT(a.refused, 163);
-    for (int i = 0; i < N; i++)
-        free(bodies[i]);
+    free_requests(bodies, N);
     sr_tee_close(t);
     json_decref(m);
     pthread_mutex_destroy(&h.mu);
@@ -867,8 +878,7 @@ static void test_kill9_mid_burst(void)
         return;
     enum { N = 120 };
     char *bodies[N];
-    for (int i = 0; i < N; i++)
-        bodies[i] = build_request(t, url, &c, NULL, text, m, NULL, -1);
+    build_requests(t, url, &c, text, m, bodies, N);
     struct load l;
     load_init(&l, url, bodies, N);
     struct kill_ctx kc = {pid, &l, 10};
@@ -885,10 +895,9 @@ static void test_kill9_mid_burst(void)
     pid = spawn_kms(url, sizeof url);
     CHECK(pid > 0);
     int released_before = l.released;
-    int rest = 0;
+    int rest = pid > 0 ? N : 0;
     char *again[N];
-    for (int i = 0; i < N && pid > 0; i++)
-        again[rest++] = build_request(t, url, &c, NULL, text, m, NULL, -1);
+    build_requests(t, url, &c, text, m, again, (size_t)rest);
     struct load l2;
     load_init(&l2, url, again, rest);
     if (pid > 0)
@@ -898,10 +907,8 @@ static void test_kill9_mid_burst(void)
         kill(pid, SIGTERM);
         waitpid(pid, &st, 0);
     }
-    for (int i = 0; i < rest; i++)
-        free(again[i]);
-    for (int i = 0; i < N; i++)
-        free(bodies[i]);
+    free_requests(again, (size_t)rest);
+    free_requests(bodies, N);
     /* the log is intact; every charge has exactly one release record */
     sr_error err;
     sr_kms_store *store = NULL;
